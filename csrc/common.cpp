@@ -1,0 +1,153 @@
+#include "common.h"
+
+#include <ATen/ops/empty.h>
+#include <c10/core/MemoryFormat.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Exception.h>
+#include <c10/util/Half.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+
+namespace datagen_gpu {
+namespace {
+
+std::atomic<bool> g_poison{false};
+
+template <typename T>
+inline float to_float(T x) {
+  return static_cast<float>(x);
+}
+template <>
+inline float to_float<uint8_t>(uint8_t x) {
+  return static_cast<float>(x) * (1.0f / 255.0f);
+}
+
+template <typename T>
+inline T from_float(float x) {
+  return static_cast<T>(x);
+}
+template <>
+inline uint8_t from_float<uint8_t>(float x) {
+  float v = x * 255.0f;
+  v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+  return static_cast<uint8_t>(v + 0.5f);  // v >= 0: truncation == floor
+}
+
+template <typename T>
+void load_impl(const char* base, int64_t stride, int64_t n, float* dst) {
+  const T* p = reinterpret_cast<const T*>(base);
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = to_float<T>(p[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = to_float<T>(p[i * stride]);
+  }
+}
+
+template <typename T>
+void store_impl(char* base, int64_t stride, int64_t n, const float* src) {
+  T* p = reinterpret_cast<T*>(base);
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) p[i] = from_float<T>(src[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) p[i * stride] = from_float<T>(src[i]);
+  }
+}
+
+#define DATAGEN_DISPATCH_IMAGE_DTYPE(DTYPE, FN, ...)                       \
+  switch (DTYPE) {                                                         \
+    case at::kByte: FN<uint8_t>(__VA_ARGS__); break;                       \
+    case at::kFloat: FN<float>(__VA_ARGS__); break;                        \
+    case at::kHalf: FN<c10::Half>(__VA_ARGS__); break;                     \
+    case at::kBFloat16: FN<c10::BFloat16>(__VA_ARGS__); break;             \
+    default: TORCH_CHECK_TYPE(false, "datagen_gpu: unsupported dtype ", DTYPE); \
+  }
+
+bool supported_dtype(at::ScalarType t) {
+  return t == at::kByte || t == at::kFloat || t == at::kHalf || t == at::kBFloat16;
+}
+
+}  // namespace
+
+ImageView image_view(const at::Tensor& t) {
+  ImageView v;
+  v.data = static_cast<char*>(const_cast<void*>(t.const_data_ptr()));
+  v.dtype = t.scalar_type();
+  v.elem_size = static_cast<int64_t>(t.element_size());
+  v.B = t.size(0);
+  v.C = t.size(1);
+  v.H = t.size(2);
+  v.W = t.size(3);
+  v.sB = t.stride(0);
+  v.sC = t.stride(1);
+  v.sH = t.stride(2);
+  v.sW = t.stride(3);
+  return v;
+}
+
+void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, float* dst) {
+  const char* base = v.data + offset * v.elem_size;
+  DATAGEN_DISPATCH_IMAGE_DTYPE(v.dtype, load_impl, base, stride, n, dst)
+}
+
+void store_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, const float* src) {
+  char* base = v.data + offset * v.elem_size;
+  DATAGEN_DISPATCH_IMAGE_DTYPE(v.dtype, store_impl, base, stride, n, src)
+}
+
+void set_poison_outputs(bool enable) { g_poison.store(enable); }
+
+at::Tensor new_output(at::IntArrayRef sizes, at::ScalarType dtype, bool channels_last) {
+  auto opts = at::TensorOptions().dtype(dtype).device(at::kCPU);
+  at::Tensor out = at::empty(
+      sizes, opts,
+      channels_last ? c10::MemoryFormat::ChannelsLast : c10::MemoryFormat::Contiguous);
+  if (g_poison.load()) {
+    if (dtype == at::kByte) {
+      out.fill_(0xA5);
+    } else {
+      out.fill_(std::numeric_limits<float>::quiet_NaN());
+    }
+  }
+  return out;
+}
+
+bool is_channels_last(const at::Tensor& t) {
+  return t.dim() == 4 && t.size(1) > 1 && !t.is_contiguous() &&
+         t.is_contiguous(c10::MemoryFormat::ChannelsLast);
+}
+
+at::Tensor new_output_like(const at::Tensor& like, at::ScalarType dtype) {
+  return new_output(like.sizes(), dtype, is_channels_last(like));
+}
+
+void check_images(const at::Tensor& images, const char* name, int64_t channels) {
+  TORCH_CHECK_VALUE(images.dim() == 4, name, ": expected a (B, C, H, W) tensor, got ",
+                    images.dim(), " dimensions");
+  TORCH_CHECK_TYPE(supported_dtype(images.scalar_type()), name,
+                   ": expected uint8, float16, bfloat16 or float32, got ",
+                   images.scalar_type());
+  if (channels > 0) {
+    TORCH_CHECK_VALUE(images.size(1) == channels, name, ": expected ", channels,
+                      " channels, got ", images.size(1));
+  }
+}
+
+void check_param(const at::Tensor& p, const at::Tensor& images, const char* name,
+                 at::ScalarType dtype) {
+  TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == images.size(0), name,
+                    ": expected shape (", images.size(0), ",), got ", p.sizes());
+  TORCH_CHECK_TYPE(p.scalar_type() == dtype, name, ": expected dtype ", dtype, ", got ",
+                   p.scalar_type());
+  TORCH_CHECK_VALUE(p.device() == images.device(), name, ": expected device ",
+                    images.device(), " (the images' device), got ", p.device());
+  TORCH_CHECK_VALUE(p.is_contiguous(), name, ": expected a contiguous tensor");
+}
+
+void check_out_dtype(at::ScalarType dtype, const char* name) {
+  TORCH_CHECK_TYPE(supported_dtype(dtype), name,
+                   ": expected uint8, float16, bfloat16 or float32, got ", dtype);
+}
+
+}  // namespace datagen_gpu

@@ -1,0 +1,64 @@
+// Shared pieces of the CPU kernels: a strided image view, row load/store with
+// dtype conversion to and from float in [0, 1], and argument checks.
+//
+// Every CPU kernel works on float rows: it loads a row (any dtype, any
+// stride) into a float buffer, transforms the buffer, and stores it to the
+// output dtype. That keeps the kernels free of per-dtype templates: the only
+// dtype dispatch is in load_row / store_row (common.cpp).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <ATen/Parallel.h>
+
+#include <cstdint>
+
+namespace datagen_gpu {
+
+// A (B, C, H, W) image batch with element strides.
+struct ImageView {
+  char* data;
+  at::ScalarType dtype;
+  int64_t elem_size;
+  int64_t B, C, H, W;
+  int64_t sB, sC, sH, sW;
+
+  int64_t offset(int64_t b, int64_t c, int64_t h, int64_t w) const {
+    return b * sB + c * sC + h * sH + w * sW;
+  }
+};
+
+ImageView image_view(const at::Tensor& t);
+
+// dst[i] = value of src[offset + i * stride] as float (uint8 scaled by 1/255).
+void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, float* dst);
+
+// dst[offset + i * stride] = src[i] converted to the view's dtype
+// (uint8: round-half-up of clamp(255 * x, 0, 255)).
+void store_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, const float* src);
+
+// Allocates a kernel output. When debug poisoning is on (datagen_gpu.testing),
+// it is filled with NaN (floats) or 0xA5 (uint8) so an unwritten element fails.
+at::Tensor new_output(at::IntArrayRef sizes, at::ScalarType dtype, bool channels_last);
+
+// Output shaped and laid out like `like` (channels-last stays channels-last).
+at::Tensor new_output_like(const at::Tensor& like, at::ScalarType dtype);
+
+void set_poison_outputs(bool enable);
+
+// Argument checks. They raise ValueError / TypeError naming the argument.
+void check_images(const at::Tensor& images, const char* name, int64_t channels = -1);
+// A per-sample parameter: 1-D, length B, dtype `dtype`, on the images' device.
+void check_param(const at::Tensor& p, const at::Tensor& images, const char* name,
+                 at::ScalarType dtype);
+void check_out_dtype(at::ScalarType dtype, const char* name);
+
+// True when channels_last is the layout to keep for outputs of `t`.
+bool is_channels_last(const at::Tensor& t);
+
+// Per-sample parameters as contiguous host pointers.
+template <typename T>
+const T* param_ptr(const at::Tensor& p) {
+  return p.const_data_ptr<T>();
+}
+
+}  // namespace datagen_gpu

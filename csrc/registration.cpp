@@ -1,0 +1,46 @@
+// Operator schemas: defined once here; CPU kernels register in their family
+// files (TORCH_LIBRARY_IMPL), fake and CUDA (Triton) kernels in datagen_gpu/ops.
+#include <Python.h>
+#include <torch/library.h>
+
+#include "common.h"
+
+extern "C" {
+// `import datagen_gpu._C` loads this library, which runs the registrations.
+PyObject* PyInit__C(void) {
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  return PyModule_Create(&module_def);
+}
+}
+
+TORCH_LIBRARY(datagen_gpu, m) {
+  // geometry
+  m.def("hflip(Tensor images, Tensor apply, ScalarType out_dtype) -> Tensor");
+  // src holds one or many images; src_meta is (B, 6) int64 rows
+  // [element offset, H, W, stride C, stride H, stride W] of sample i in src.
+  m.def(
+      "resized_crop(Tensor src, Tensor src_meta, int channels, Tensor boxes, Tensor flip, "
+      "int out_h, int out_w, bool antialias, ScalarType out_dtype, bool channels_last) -> Tensor");
+  // color
+  m.def("adjust_brightness(Tensor images, Tensor factor, ScalarType out_dtype) -> Tensor");
+  m.def("adjust_contrast(Tensor images, Tensor factor, ScalarType out_dtype) -> Tensor");
+  m.def("adjust_saturation(Tensor images, Tensor factor, ScalarType out_dtype) -> Tensor");
+  m.def("adjust_hue(Tensor images, Tensor factor, ScalarType out_dtype) -> Tensor");
+  m.def(
+      "color_jitter(Tensor images, Tensor brightness, Tensor contrast, Tensor saturation, "
+      "Tensor hue, Tensor order, ScalarType out_dtype) -> Tensor");
+  m.def("rgb_to_grayscale(Tensor images, Tensor apply, ScalarType out_dtype) -> Tensor");
+  m.def(
+      "solarize(Tensor images, Tensor threshold, Tensor apply, ScalarType out_dtype) -> Tensor");
+  // filters and conversion
+  m.def(
+      "gaussian_blur(Tensor images, int kernel_size, Tensor sigma, ScalarType out_dtype) -> "
+      "Tensor");
+  m.def("normalize(Tensor images, Tensor mean, Tensor std, ScalarType out_dtype) -> Tensor");
+  // testing support: fill freshly allocated CPU outputs with NaN / 0xA5
+  m.def("_set_poison_outputs(bool enable) -> ()");
+}
+
+TORCH_LIBRARY_IMPL(datagen_gpu, CompositeExplicitAutograd, m) {
+  m.impl("_set_poison_outputs", &datagen_gpu::set_poison_outputs);
+}

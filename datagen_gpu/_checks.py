@@ -1,0 +1,111 @@
+"""Argument checks shared by the functional API and the Triton launchers.
+
+Every failure raises ValueError or TypeError naming the argument and what
+was expected. Value-range checks on parameter tensors run on CPU tensors
+only (free there); on CUDA they would force a host synchronization, so the
+kernels instead clamp every index they derive from a parameter and stay
+memory-safe for any value.
+"""
+from numbers import Number
+from typing import Optional
+
+import torch
+
+IMAGE_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32)
+
+
+def check_images(images, name="images", channels=None):
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(images).__name__}")
+    if images.dim() != 4:
+        raise ValueError(f"{name}: expected a (B, C, H, W) tensor, got shape {tuple(images.shape)}")
+    if images.dtype not in IMAGE_DTYPES:
+        raise TypeError(f"{name}: expected uint8, float16, bfloat16 or float32, got {images.dtype}")
+    if channels is not None and images.shape[1] != channels:
+        raise ValueError(f"{name}: expected {channels} channels, got {images.shape[1]}")
+
+
+def check_out_dtype(out_dtype, name="out_dtype"):
+    if out_dtype not in IMAGE_DTYPES:
+        raise TypeError(f"{name}: expected one of uint8, float16, bfloat16, float32, got {out_dtype}")
+
+
+def resolve_out_dtype(out_dtype: Optional[torch.dtype], images: torch.Tensor) -> torch.dtype:
+    if out_dtype is None:
+        return images.dtype
+    if not isinstance(out_dtype, torch.dtype):
+        raise TypeError(f"out_dtype: expected a torch.dtype, got {type(out_dtype).__name__}")
+    check_out_dtype(out_dtype)
+    return out_dtype
+
+
+def is_channels_last(t: torch.Tensor) -> bool:
+    return (t.dim() == 4 and t.shape[1] > 1 and not t.is_contiguous()
+            and t.is_contiguous(memory_format=torch.channels_last))
+
+
+def as_param(value, images, name, dtype, default=None):
+    """A per-sample parameter as a contiguous (B,) tensor of ``dtype`` on the images' device.
+
+    ``value`` may be None (``default`` is used), a Python number (broadcast to
+    every sample), or a tensor of shape () or (B,).
+    """
+    batch = images.shape[0]
+    if value is None:
+        value = default
+        if value is None:
+            raise ValueError(f"{name}: a value is required")
+    if isinstance(value, (bool, Number)):
+        return torch.full((batch,), value, dtype=dtype, device=images.device)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a number or a tensor of shape ({batch},), "
+                        f"got {type(value).__name__}")
+    if value.device != images.device:
+        raise ValueError(f"{name}: expected device {images.device} (the images' device), "
+                         f"got {value.device}")
+    if value.dim() == 0:
+        value = value.expand(batch)
+    if value.dim() != 1 or value.shape[0] != batch:
+        raise ValueError(f"{name}: expected shape ({batch},), got {tuple(value.shape)}")
+    if dtype == torch.bool and value.dtype != torch.bool:
+        raise TypeError(f"{name}: expected a bool tensor, got {value.dtype}")
+    if dtype.is_floating_point and not (value.dtype.is_floating_point or value.dtype == torch.int64
+                                        or value.dtype == torch.int32):
+        raise TypeError(f"{name}: expected a floating point tensor, got {value.dtype}")
+    return value.to(dtype).contiguous()
+
+
+def check_param(value, images, name, dtype):
+    """Strict check of an op-level per-sample parameter (what the C++ kernels check)."""
+    batch = images.shape[0]
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}")
+    if value.dim() != 1 or value.shape[0] != batch:
+        raise ValueError(f"{name}: expected shape ({batch},), got {tuple(value.shape)}")
+    if value.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype}, got {value.dtype}")
+    if value.device != images.device:
+        raise ValueError(f"{name}: expected device {images.device} (the images' device), "
+                         f"got {value.device}")
+    if not value.is_contiguous():
+        raise ValueError(f"{name}: expected a contiguous tensor")
+
+
+def check_range(value: torch.Tensor, name: str, low=None, high=None, *,
+                low_inclusive=True, high_inclusive=True, what=None):
+    """Value-range check of a parameter tensor; runs only on CPU tensors (see module doc)."""
+    if value.device.type != "cpu" or value.numel() == 0:
+        return
+    bad = torch.zeros_like(value, dtype=torch.bool)
+    if low is not None:
+        bad |= (value < low) if low_inclusive else (value <= low)
+    if high is not None:
+        bad |= (value > high) if high_inclusive else (value >= high)
+    if value.is_floating_point():
+        bad |= torch.isnan(value)
+    if bool(bad.any()):
+        lo = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low}"
+        hi = "inf)" if high is None else f"{high}" + ("]" if high_inclusive else ")")
+        first = value[bad][0].item()
+        raise ValueError(f"{name}: expected values in {lo}, {hi}{' (' + what + ')' if what else ''}, "
+                         f"got {first}")

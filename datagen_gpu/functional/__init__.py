@@ -1,0 +1,10 @@
+"""Public, deterministic functions with explicit per-sample parameters.
+
+Each takes a batch and parameter tensors of shape (B,) (a Python number
+broadcasts to every sample) on the images' device, and calls the matching
+``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
+kernel for CUDA tensors.
+"""
+from .geometry import hflip
+
+__all__ = ["hflip"]

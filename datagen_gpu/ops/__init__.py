@@ -1,0 +1,9 @@
+"""torch.library registrations: fake (meta) kernels and the CUDA (Triton) kernels.
+
+The schemas and CPU kernels come from the C++ extension (csrc/). Each family
+module here registers, for its ops, a fake implementation (shapes only, for
+torch.compile / FakeTensor / opcheck) and binds the CUDA dispatch key to the
+Triton launcher of the same name in ``datagen_gpu.kernels`` (imported lazily,
+on the first CUDA call).
+"""
+from . import color, filters, geometry  # noqa: F401

@@ -1,0 +1,1 @@
+"""Registrations for the color ops (brightness, contrast, saturation, hue, jitter, grayscale, solarize)."""

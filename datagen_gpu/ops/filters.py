@@ -1,0 +1,1 @@
+"""Registrations for gaussian_blur and normalize."""
