@@ -1,4 +1,6 @@
 """Loads the compiled extension, which defines every op and its CPU kernel."""
+import torch  # noqa: F401  (loads libc10/libtorch, which _C links against)
+
 try:
     from . import _C  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only without a build

@@ -1,0 +1,91 @@
+"""Base class of the random transforms: seeding, sample ids, params and replay.
+
+Randomness contract (docs/randomness.md): a transform's parameters for a
+sample are a pure function of ``(seed, sample_id, op_id, draw_index)``, drawn
+by ``datagen_gpu.params``. ``op_id`` is derived from the class name and the
+transform's ``stream`` (its position, set by Compose), so two transforms of
+the same class in one pipeline draw independently.
+"""
+import zlib
+from typing import Any, Dict, Optional
+
+import torch
+from torch import nn
+
+from ..params import uniform
+
+Params = Dict[str, Any]
+
+
+def batch_of(inputs) -> tuple:
+    """(batch size, device) of a batch tensor or a ragged list of tensors."""
+    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+    if isinstance(inputs, (list, tuple)):
+        return len(inputs), first.device
+    return first.shape[0], first.device
+
+
+class RandomTransform(nn.Module):
+    """A transform with per-sample parameters from the counter-based generator.
+
+    Subclasses implement ``make_params(inputs, sample_ids) -> dict`` (all
+    randomness, through ``self.draw``) and ``apply_params(inputs, params)``
+    (deterministic: calls the functionals).
+
+    Args:
+        seed: the generator seed (any int).
+        same_on_batch: draw one parameter set and apply it to every sample
+            (torchvision's one-draw-per-call behaviour); default per sample.
+
+    ``forward(inputs, sample_ids=None, params=None, return_params=False)``:
+    ``sample_ids`` is a (B,) int64 tensor of dataset indices; by default a
+    running counter numbers the samples this module has seen, so successive
+    batches differ. ``params`` replays parameters returned earlier with
+    ``return_params=True``.
+    """
+
+    def __init__(self, *, seed: int = 0, same_on_batch: bool = False):
+        super().__init__()
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+        self.seed = seed
+        self.same_on_batch = bool(same_on_batch)
+        self.stream = 0
+        self.register_buffer("_next_id", torch.zeros((), dtype=torch.int64), persistent=False)
+
+    @property
+    def op_id(self) -> int:
+        return zlib.crc32(type(self).__name__.encode()) + (self.stream << 32)
+
+    def resolve_sample_ids(self, inputs, sample_ids: Optional[torch.Tensor]) -> torch.Tensor:
+        batch, device = batch_of(inputs)
+        if sample_ids is None:
+            start = self._next_id.to(device)
+            ids = start + torch.arange(batch, dtype=torch.int64, device=device)
+            self._next_id.add_(batch)
+        else:
+            if not isinstance(sample_ids, torch.Tensor) or sample_ids.dtype not in (torch.int64, torch.int32):
+                raise TypeError("sample_ids: expected an int64 tensor of shape (B,)")
+            if sample_ids.shape != (batch,):
+                raise ValueError(f"sample_ids: expected shape ({batch},), got {tuple(sample_ids.shape)}")
+            ids = sample_ids.to(device=device, dtype=torch.int64)
+        if self.same_on_batch and batch > 0:
+            ids = ids[:1].expand(batch)
+        return ids
+
+    def draw(self, sample_ids: torch.Tensor, n: int, dtype=torch.float64) -> torch.Tensor:
+        """(B, n) uniforms in [0, 1) for these samples (this transform's stream)."""
+        return uniform(self.seed, sample_ids, self.op_id, n, dtype)
+
+    def make_params(self, inputs, sample_ids: torch.Tensor) -> Params:
+        raise NotImplementedError
+
+    def apply_params(self, inputs, params: Params):
+        raise NotImplementedError
+
+    def forward(self, inputs, sample_ids: Optional[torch.Tensor] = None,
+                params: Optional[Params] = None, return_params: bool = False):
+        if params is None:
+            params = self.make_params(inputs, self.resolve_sample_ids(inputs, sample_ids))
+        out = self.apply_params(inputs, params)
+        return (out, params) if return_params else out
