@@ -3,8 +3,9 @@
 Randomness contract (docs/randomness.md): a transform's parameters for a
 sample are a pure function of ``(seed, sample_id, op_id, draw_index)``, drawn
 by ``datagen_gpu.params``. ``op_id`` is derived from the class name and the
-transform's ``stream`` (its position, set by Compose), so two transforms of
-the same class in one pipeline draw independently.
+transform's ``stream`` (its path in the container tree: child k of a
+container with stream s gets s * 64 + k + 1), so two transforms of the same
+class in one pipeline draw independently.
 """
 import zlib
 from typing import Any, Dict, Optional
@@ -56,6 +57,10 @@ class RandomTransform(nn.Module):
     @property
     def op_id(self) -> int:
         return zlib.crc32(type(self).__name__.encode()) + (self.stream << 32)
+
+    def assign_stream(self, stream: int) -> None:
+        """Set this transform's random stream (containers number their children)."""
+        self.stream = int(stream)
 
     def resolve_sample_ids(self, inputs, sample_ids: Optional[torch.Tensor]) -> torch.Tensor:
         batch, device = batch_of(inputs)

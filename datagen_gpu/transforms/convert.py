@@ -1,0 +1,51 @@
+"""Deterministic transforms: Normalize, ToDtype (same forward signature as the random ones)."""
+import torch
+
+from .. import functional as F
+from ._base import RandomTransform
+
+_FLOATS = (torch.float32, torch.float16, torch.bfloat16)
+
+
+class Normalize(RandomTransform):
+    """``(x - mean[c]) / std[c]``; uint8 inputs are scaled to [0, 1] first.
+
+    Unlike torchvision (float inputs only), uint8 batches are accepted and
+    converted in the same pass. The output is ``out_dtype`` (default: the
+    input's dtype for floats, float32 for uint8).
+    """
+
+    def __init__(self, mean, std, out_dtype=None, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = [float(m) for m in mean]
+        self.std = [float(s) for s in std]
+        if len(self.mean) != len(self.std):
+            raise ValueError(f"std: expected {len(self.mean)} values (as many as mean), got {len(self.std)}")
+        if any(s == 0 for s in self.std):
+            raise ValueError(f"std: expected non-zero values, got {self.std}")
+        if out_dtype is not None and out_dtype not in _FLOATS:
+            raise TypeError(f"out_dtype: expected a floating point dtype, got {out_dtype}")
+        self.out_dtype = out_dtype
+
+    def make_params(self, x, sample_ids):
+        return {}
+
+    def apply_params(self, x, params):
+        out_dtype = self.out_dtype or (x.dtype if x.dtype in _FLOATS else torch.float32)
+        return F.normalize(x, self.mean, self.std, out_dtype=out_dtype)
+
+
+class ToDtype(RandomTransform):
+    """Convert to ``dtype``; with ``scale=True`` uint8 <-> float maps [0, 255] <-> [0, 1]."""
+
+    def __init__(self, dtype, scale=False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(f"dtype: expected a torch.dtype, got {dtype!r}")
+        self.dtype, self.scale = dtype, bool(scale)
+
+    def make_params(self, x, sample_ids):
+        return {}
+
+    def apply_params(self, x, params):
+        return F.to_dtype(x, self.dtype, scale=self.scale)
