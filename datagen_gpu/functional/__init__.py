@@ -8,3 +8,8 @@ kernel for CUDA tensors.
 from .geometry import hflip
 
 __all__ = ["hflip"]
+
+from .mixing import cutmix, mix, mix_labels, mixup  # noqa: E402
+from .mochi import mochi_logits, mochi_negatives  # noqa: E402
+
+__all__ += ["cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives"]

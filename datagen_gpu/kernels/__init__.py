@@ -29,6 +29,11 @@ LAUNCHERS = {
     "solarize": "color",
     "gaussian_blur": "filters",
     "normalize": "filters",
+    # mixing
+    "mix": "mixing",
+    "mochi_negatives": "mochi",
+    "mochi_logits": "mochi",
+    "mochi_logits_backward": "mochi",
 }
 
 
