@@ -64,7 +64,7 @@ at::Tensor mix_cpu(const at::Tensor& images, const at::Tensor& lam, const at::Te
       const int64_t c = (r / src.H) % src.C;
       const int64_t h = r % src.H;
       const int64_t p = std::clamp(partner[b], int64_t(0), src.B - 1);
-      const float l = w[b];
+      const float l = p == b ? 1.0f : w[b];  // a sample mixed with itself stays exact
       int64_t y0, y1, x0, x1;
       clip_range(box[4 * b + 0], box[4 * b + 2], src.H, y0, y1);
       clip_range(box[4 * b + 1], box[4 * b + 3], W, x0, x1);

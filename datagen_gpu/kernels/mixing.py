@@ -39,7 +39,7 @@ def _mix_kernel(src, dst, lam, boxes, perm, B, C, H, W,
     w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
     mask = w < W
     p = tl.minimum(tl.maximum(tl.load(perm + b), 0), B - 1)
-    weight = tl.load(lam + b)
+    weight = tl.where(p == b, 1.0, tl.load(lam + b))  # a sample mixed with itself stays exact
     y0, y1 = _clip_range(tl.load(boxes + 4 * b), tl.load(boxes + 4 * b + 2), H)
     x0, x1 = _clip_range(tl.load(boxes + 4 * b + 1), tl.load(boxes + 4 * b + 3), W)
     in_box = (h >= y0) & (h < y1) & (w >= x0) & (w < x1)

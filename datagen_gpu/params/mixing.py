@@ -65,32 +65,34 @@ def _boxes(top, left, bottom, right):
 
 
 def cutmix_boxes_timm(u: torch.Tensor, lam: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """timm's ``rand_bbox``: (B, 4) int64 boxes (top, left, height, width) from u (B, 2).
+    """timm's ``rand_bbox`` (timm 1.0): (B, 4) int64 boxes (top, left, height, width) from u (B, 2).
 
-    cut = int(size * sqrt(1 - lam)); centre uniform over the integer pixels
+    cut = int(size * sqrt(1 - lam)); centre c uniform over the integer pixels
     (u[:, 0] for the row, u[:, 1] for the column, timm's draw order); the box
-    spans centre -+ cut // 2, clipped to the image.
+    spans [c - cut // 2, c + (cut + 1) // 2), clipped to the image.
     """
     ratio = torch.sqrt(1.0 - lam.to(torch.float64))
     cut_h = torch.floor(height * ratio)
     cut_w = torch.floor(width * ratio)
     cy = torch.clamp(torch.floor(u[:, 0].to(torch.float64) * height), max=height - 1)
     cx = torch.clamp(torch.floor(u[:, 1].to(torch.float64) * width), max=width - 1)
-    half_h, half_w = torch.div(cut_h, 2, rounding_mode="floor"), torch.div(cut_w, 2, rounding_mode="floor")
-    return _boxes(torch.clamp(cy - half_h, 0, height), torch.clamp(cx - half_w, 0, width),
-                  torch.clamp(cy + half_h, 0, height), torch.clamp(cx + half_w, 0, width))
+    lo_h, lo_w = torch.div(cut_h, 2, rounding_mode="floor"), torch.div(cut_w, 2, rounding_mode="floor")
+    hi_h, hi_w = cut_h - lo_h, cut_w - lo_w  # (cut + 1) // 2
+    return _boxes(torch.clamp(cy - lo_h, 0, height), torch.clamp(cx - lo_w, 0, width),
+                  torch.clamp(cy + hi_h, 0, height), torch.clamp(cx + hi_w, 0, width))
 
 
 def cutmix_boxes_minmax(u: torch.Tensor, minmax, height: int, width: int) -> torch.Tensor:
-    """timm's ``rand_bbox_minmax`` from u (B, 4): cut sizes uniform in
-    [int(size * min), int(size * max)) per side, corner uniform over the valid positions."""
+    """timm's ``rand_bbox_minmax`` (timm 1.0) from u (B, 4): cut sizes uniform in
+    [int(size * min), int(size * max)) per side, top-left corner uniform in
+    [0, size - cut] (the box always lies inside the image)."""
     lo_h, hi_h = int(height * minmax[0]), int(height * minmax[1])
     lo_w, hi_w = int(width * minmax[0]), int(width * minmax[1])
     u = u.to(torch.float64)
     cut_h = torch.clamp(lo_h + torch.floor(u[:, 0] * (hi_h - lo_h)), max=max(hi_h - 1, lo_h))
     cut_w = torch.clamp(lo_w + torch.floor(u[:, 1] * (hi_w - lo_w)), max=max(hi_w - 1, lo_w))
-    top = torch.minimum(torch.floor(u[:, 2] * (height - cut_h)), torch.clamp(height - cut_h - 1, min=0))
-    left = torch.minimum(torch.floor(u[:, 3] * (width - cut_w)), torch.clamp(width - cut_w - 1, min=0))
+    top = torch.minimum(torch.floor(u[:, 2] * (height - cut_h + 1)), height - cut_h)
+    left = torch.minimum(torch.floor(u[:, 3] * (width - cut_w + 1)), width - cut_w)
     return _boxes(top, left, top + cut_h, left + cut_w)
 
 

@@ -133,7 +133,9 @@ class Mixup(_MixTransform):
     ``rand_bbox`` (``cutmix_minmax`` -> ``rand_bbox_minmax``, which forces
     ``cutmix_alpha = 1`` and lambda correction); ``correct_lam`` sets the
     label weight of a CutMix sample to its clipped box's area share; targets
-    are ``mixup_target`` (one-hot with label smoothing, partner flip(0)).
+    are ``mixup_target`` (one-hot with label smoothing, partner flip(0); with
+    ``multi_label``, dense multi-hot targets smoothed towards 0.5). Follows
+    timm 1.0 (``rand_bbox`` boxes of exactly ``cut`` pixels before clipping).
 
     Modes: ``batch`` (one draw for the batch, keyed by its first sample id),
     ``pair`` (sample B - 1 - i reuses sample i's draw, so both get the same
@@ -141,7 +143,7 @@ class Mixup(_MixTransform):
 
     Args:
         mixup_alpha, cutmix_alpha, cutmix_minmax, prob, switch_prob, mode,
-        correct_lam, label_smoothing, num_classes: as timm.
+        correct_lam, label_smoothing, num_classes, multi_label: as timm (same defaults).
         seed: generator seed.
 
     Example:
@@ -153,8 +155,10 @@ class Mixup(_MixTransform):
     N_DRAWS = 2 + 2 * BETA_DRAWS + 4  # apply coin, switch coin, two Beta, box
 
     def __init__(self, mixup_alpha=1.0, cutmix_alpha=0.0, cutmix_minmax=None, prob=1.0, switch_prob=0.5,
-                 mode="batch", correct_lam=True, label_smoothing=0.0, num_classes=0, *, seed=0):
+                 mode="batch", correct_lam=True, label_smoothing=0.1, num_classes=1000, multi_label=False, *,
+                 seed=0):
         super().__init__(seed=seed)
+        self.multi_label = bool(multi_label)
         self.num_classes = _num_classes(num_classes, required=True)
         self.mixup_alpha, self.cutmix_alpha = float(mixup_alpha), float(cutmix_alpha)
         if self.mixup_alpha < 0 or self.cutmix_alpha < 0:
@@ -218,5 +222,11 @@ class Mixup(_MixTransform):
         mixed = F.mix(images, torch.where(cut, torch.ones_like(lam), lam), boxes, perm)
         if self.correct_lam or self.cutmix_minmax is not None:
             lam = torch.where(cut, box_lam(boxes, images.shape[2], images.shape[3]), lam)
+        if self.multi_label:  # dense multi-hot targets, smoothed towards 0.5 (timm)
+            if labels.dim() != 2 or labels.shape[1] != self.num_classes:
+                raise ValueError(f"labels: multi_label expects dense (B, {self.num_classes}) targets, "
+                                 f"got shape {tuple(labels.shape)}")
+            dense = labels.float() * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+            return mixed, F.mix_labels(dense, lam, perm)
         targets = F.mix_labels(labels, lam, perm, self.num_classes, self.label_smoothing)
         return mixed, targets
