@@ -5,6 +5,10 @@ broadcasts to every sample) on the images' device, and calls the matching
 ``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
 kernel for CUDA tensors.
 """
+from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
+                    color_jitter, rgb_to_grayscale, solarize)
 from .geometry import hflip
 
 __all__ = ["hflip"]
+__all__ += ["adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation",
+            "color_jitter", "rgb_to_grayscale", "solarize"]
