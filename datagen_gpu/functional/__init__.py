@@ -5,9 +5,16 @@ broadcasts to every sample) on the images' device, and calls the matching
 ``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
 kernel for CUDA tensors.
 """
+from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
+                    color_jitter, rgb_to_grayscale, solarize)
+from .convert import to_dtype
+from .filters import gaussian_blur, normalize
 from .geometry import hflip
 
-__all__ = ["hflip"]
+__all__ = [
+    "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation", "color_jitter",
+    "gaussian_blur", "hflip", "normalize", "rgb_to_grayscale", "solarize", "to_dtype",
+]
 
 from .mixing import cutmix, mix, mix_labels, mixup  # noqa: E402
 from .mochi import mochi_logits, mochi_negatives  # noqa: E402
