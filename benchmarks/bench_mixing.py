@@ -126,7 +126,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     B, size = (16, 96) if args.quick else (64, 224)
     print(f"Mixup/CutMix (timm elem draws) on CPU ({torch.get_num_threads()} threads), B={B}, 3x{size}x{size}")
     print("\n| input | member | best ms | ours is faster by |")

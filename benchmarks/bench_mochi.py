@@ -127,7 +127,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     size = QUICK if args.quick else FULL
     print(f"MoCHi on CPU ({torch.get_num_threads()} threads), torch {torch.__version__}: "
           + ", ".join(f"{k}={v}" for k, v in size.items()) + " (s2 = s'), float32 queue")

@@ -8,6 +8,7 @@
 // 2019) the case lam = 1; timm's per-element mode mixes both in one batch.
 // box_i = (top, left, height, width) in integer pixels, clipped to the image:
 // no mask tensor is ever built, the kernel tests the row and column range.
+// A sample whose partner is itself is copied unchanged (lam treated as 1).
 #include <torch/library.h>
 
 #include <algorithm>

@@ -87,3 +87,19 @@ def check_grad(grad, B, S):
         raise ValueError(f"grad: expected shape ({B}, {S}), got {shape}")
     if grad.dtype not in FLOAT_DTYPES:
         raise TypeError(f"grad: expected a floating point tensor, got {grad.dtype}")
+
+
+def check_values(value, name, low, high, what=None):
+    """Range check of a CPU tensor in one min/max pass (large index tensors); NaN fails.
+
+    Skipped on other devices, where it would synchronize with the host (the
+    kernels clamp every index they read, so any value stays memory-safe).
+    """
+    if value.device.type != "cpu" or value.numel() == 0:
+        return
+    lo, hi = torch.aminmax(value.reshape(-1))  # flat: the fast full-reduction path
+    lo, hi = lo.item(), hi.item()
+    if not (lo >= low and hi <= high):
+        bad = lo if not lo >= low else hi
+        raise ValueError(f"{name}: expected values in [{low}, {high}]{' (' + what + ')' if what else ''}, "
+                         f"got {bad}")

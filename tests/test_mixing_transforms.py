@@ -231,3 +231,12 @@ def test_module_argument_errors():
         MixUp(num_classes=10)(x, y[:3])
     with pytest.raises(ValueError, match="images"):
         MixUp(num_classes=10)(x[0], y)
+
+
+def test_modules_on_an_empty_batch():
+    x, y = torch.rand(0, 3, 8, 8), torch.zeros(0, dtype=torch.int64)
+    for m in (MixUp(num_classes=3), CutMix(num_classes=3),
+              Mixup(mixup_alpha=1.0, cutmix_alpha=1.0, mode="elem", num_classes=3),
+              Mixup(mixup_alpha=1.0, mode="batch", num_classes=3), Mixup(cutmix_alpha=1.0, mode="pair", num_classes=3)):
+        out, t = m(x, y)
+        assert out.shape == (0, 3, 8, 8) and t.shape == (0, 3)

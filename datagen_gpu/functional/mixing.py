@@ -58,7 +58,9 @@ def mix(images: torch.Tensor, lam, boxes: torch.Tensor, perm: torch.Tensor, *, o
 
     ``out[i] = x[perm[i]]`` inside box i and ``lam[i] * x[i] + (1 - lam[i]) * x[perm[i]]``
     outside it. Mixup is the case of empty boxes, CutMix the case ``lam = 1``;
-    timm's per-element mode uses both in one batch.
+    timm's per-element mode uses both in one batch. A sample whose partner is
+    itself is returned unchanged. Computed in float32 on [0, 1] values; uint8
+    outputs are rounded to nearest.
 
     Args:
         images: (B, C, H, W) uint8 / float16 / bfloat16 / float32, NCHW or channels-last.

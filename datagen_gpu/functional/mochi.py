@@ -17,8 +17,7 @@ hardest negatives (highest ``q . n`` first):
 """
 import torch
 
-from .._checks import check_range
-from .._checks_mixing import FLOAT_DTYPES, check_mochi, check_temperature
+from .._checks_mixing import FLOAT_DTYPES, check_mochi, check_temperature, check_values
 
 
 def _prepare(query, negatives, hard_index, pair_index, alpha, query_index, beta):
@@ -42,11 +41,11 @@ def _prepare(query, negatives, hard_index, pair_index, alpha, query_index, beta)
         out.append(t.detach().to(dtype).contiguous())
     hard_index, pair_index, alpha, query_index, beta = out
     _, _, K, N, _, _ = check_mochi(query, negatives, hard_index, pair_index, alpha, query_index, beta)
-    check_range(hard_index, "hard_index", 0, K - 1, what="rows of negatives")
-    check_range(pair_index, "pair_index", 0, N - 1, what="positions in hard_index")
-    check_range(query_index, "query_index", 0, N - 1, what="positions in hard_index")
-    check_range(alpha, "alpha", 0.0, 1.0)
-    check_range(beta, "beta", 0.0, 1.0)
+    check_values(hard_index, "hard_index", 0, K - 1, what="rows of negatives")
+    check_values(pair_index, "pair_index", 0, N - 1, what="positions in hard_index")
+    check_values(query_index, "query_index", 0, N - 1, what="positions in hard_index")
+    check_values(alpha, "alpha", 0.0, 1.0)
+    check_values(beta, "beta", 0.0, 1.0)
     return hard_index, pair_index, alpha, query_index, beta
 
 

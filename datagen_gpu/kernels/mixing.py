@@ -30,6 +30,7 @@ def _mix_kernel(src, dst, lam, boxes, perm, B, C, H, W,
                         = lam[i] * x[i, c, y, x] + (1 - lam[i]) * x[perm[i], c, y, x]   elsewhere
 
     box_i = (top, left, height, width), clipped to the image; no mask tensor.
+    A sample whose partner is itself is copied unchanged (exact for floats too).
     One program per (image row, block of columns); 64-bit offsets.
     """
     row = tl.program_id(0).to(tl.int64)
