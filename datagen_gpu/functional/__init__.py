@@ -5,6 +5,6 @@ broadcasts to every sample) on the images' device, and calls the matching
 ``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
 kernel for CUDA tensors.
 """
-from .geometry import hflip
+from .geometry import hflip, resized_crop
 
-__all__ = ["hflip"]
+__all__ = ["hflip", "resized_crop"]
