@@ -113,3 +113,25 @@ def test_constructor_errors():
         T.Compose([torch.nn.Identity()])
     with pytest.raises(ValueError, match="sample_ids"):
         T.RandomGrayscale()(torch.rand(2, 3, 4, 4), sample_ids=torch.arange(3))
+
+
+def test_presets_and_two_views(gen):
+    from datagen_gpu.presets import TwoViews, byol_views, moco_v2_view, simclr_view
+
+    x = random_images((6, 3, 40, 52), torch.uint8, generator=gen)
+    ids = torch.arange(6)
+    two = TwoViews(simclr_view(24, blur_kernel=5))
+    (a, b), (pa, pb) = two(x, sample_ids=ids, return_params=True)
+    assert a.shape == b.shape == (6, 3, 24, 24) and a.dtype == torch.float32
+    assert not torch.equal(pa[0]["boxes"], pb[0]["boxes"])  # independent streams
+    a2, b2 = two(x, params=(pa, pb))
+    assert torch.equal(a2, a) and torch.equal(b2, b)
+    assert torch.equal(two(x[2:4], sample_ids=ids[2:4])[1], b[2:4])
+    va, vb = byol_views(24, blur_kernel=5)
+    assert not any(isinstance(t, T.RandomSolarize) for t in va.transforms)
+    assert any(isinstance(t, T.RandomSolarize) for t in vb.transforms)
+    ya, yb = TwoViews(va, vb)(x)
+    assert ya.shape == yb.shape == (6, 3, 24, 24)
+    assert moco_v2_view(24, blur_kernel=5)(x).shape == (6, 3, 24, 24)
+    with pytest.raises(TypeError, match="pipeline_a"):
+        TwoViews(torch.nn.Identity())
