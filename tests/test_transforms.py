@@ -135,3 +135,21 @@ def test_presets_and_two_views(gen):
     assert moco_v2_view(24, blur_kernel=5)(x).shape == (6, 3, 24, 24)
     with pytest.raises(TypeError, match="pipeline_a"):
         TwoViews(torch.nn.Identity())
+
+
+def test_random_resized_crop_dense_and_ragged(gen):
+    imgs = [random_images((1, 3, h, w), torch.uint8, generator=gen)[0] for h, w in ((30, 41), (64, 20), (17, 17))]
+    t = T.RandomResizedCrop(12, seed=4)
+    ids = torch.tensor([7, 8, 9])
+    y, p = t(imgs, sample_ids=ids, return_params=True)
+    assert y.shape == (3, 3, 12, 12) and y.dtype == torch.uint8
+    boxes = p["boxes"]
+    sizes = torch.tensor([[30, 41], [64, 20], [17, 17]], dtype=boxes.dtype)
+    assert bool((boxes[:, :2] >= 0).all() and (boxes[:, 0] + boxes[:, 2] <= sizes[:, 0]).all()
+                and (boxes[:, 1] + boxes[:, 3] <= sizes[:, 1]).all())
+    # each sample's box depends only on its id and its own size
+    y1, p1 = t(imgs[1:2], sample_ids=ids[1:2], return_params=True)
+    assert torch.equal(p1["boxes"][0], boxes[1]) and torch.equal(y1[0], y[1])
+    assert torch.equal(y[2], F.resized_crop([imgs[2]], boxes[2:3], 12)[0])
+    dense = torch.stack([imgs[2]] * 2)
+    assert t(dense).shape == (2, 3, 12, 12)
