@@ -31,3 +31,58 @@ def hflip(images: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- filters
+
+
+# --------------------------------------------------------------------------- audio
+# Spectrograms (B, F, T) / (B, C, F, T) and waveforms (B, ...) as float64, not
+# limited to [0, 1]. Masks are [start, start + width) clipped to the axis.
+
+
+def _mask_range(start: int, width: int, size: int) -> range:
+    if width <= 0:
+        return range(0)
+    return range(max(int(start), 0), min(int(start) + int(width), size))
+
+
+def spec_mask(specs: torch.Tensor, freq_start: torch.Tensor, freq_width: torch.Tensor,
+              time_start: torch.Tensor, time_width: torch.Tensor, value) -> torch.Tensor:
+    """Frequency masks (B, MF) and time masks (B, MT); value (B,) or None (sample mean)."""
+    out = specs.clone()
+    F, T = specs.shape[-2], specs.shape[-1]
+    for i in range(specs.shape[0]):
+        v = specs[i].mean() if value is None else float(value[i])
+        for m in range(freq_start.shape[1]):
+            for f in _mask_range(freq_start[i, m], freq_width[i, m], F):
+                out[i, ..., f, :] = v
+        for m in range(time_start.shape[1]):
+            for t in _mask_range(time_start[i, m], time_width[i, m], T):
+                out[i, ..., t] = v
+    return out
+
+
+def time_mask(specs, start, width, value):
+    none = torch.zeros((specs.shape[0], 0), dtype=torch.int64)
+    return spec_mask(specs, none, none, start, width, value)
+
+
+def freq_mask(specs, start, width, value):
+    none = torch.zeros((specs.shape[0], 0), dtype=torch.int64)
+    return spec_mask(specs, start, width, none, none, value)
+
+
+def freq_shift(specs: torch.Tensor, shift: torch.Tensor, fill) -> torch.Tensor:
+    out = torch.empty_like(specs)
+    F = specs.shape[-2]
+    for i in range(specs.shape[0]):
+        for f in range(F):
+            src = f - int(shift[i])
+            out[i, ..., f, :] = specs[i, ..., src, :] if 0 <= src < F else float(fill[i])
+    return out
+
+
+def audio_mixup(x: torch.Tensor, lam: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for i in range(x.shape[0]):
+        w = float(lam[i])
+        out[i] = w * x[i] + (1.0 - w) * x[int(perm[i])]
+    return out

@@ -6,5 +6,7 @@ broadcasts to every sample) on the images' device, and calls the matching
 kernel for CUDA tensors.
 """
 from .geometry import hflip
+from .audio import audio_mixup, freq_mask, freq_shift, spec_mask, time_mask
 
 __all__ = ["hflip"]
+__all__ += ["time_mask", "freq_mask", "spec_mask", "freq_shift", "audio_mixup"]
