@@ -15,6 +15,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <optional>
 #include <vector>
@@ -70,75 +71,144 @@ MaskSet mask_set(const at::Tensor& start, const at::Tensor& width) {
   return s;
 }
 
-// Writes sample b of the masked output: rows of masked frequencies take
-// `fill`, the other rows are copied with their masked time intervals filled.
-void mask_rows(const ImageView& src, const ImageView& dst, const MaskSet& fm, const MaskSet& tm,
-               int64_t row_begin, int64_t row_end, const float* fill, float* buf) {
-  const int64_t C = src.C, F = src.H, T = src.W;
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const int64_t b = r / (C * F);
-    const int64_t c = (r / F) % C;
-    const int64_t f = r % F;
-    const float v = fill[b];
-    if (fm.covers(b, f, F)) {
-      std::fill(buf, buf + T, v);
-    } else {
-      load_row(src, src.offset(b, c, f, 0), src.sW, T, buf);
-      for (int64_t m = 0; m < tm.count; ++m) {
-        const Interval iv = tm.get(b, m, T);
-        std::fill(buf + iv.lo, buf + iv.hi, v);
+// One masking pass over (B, C, F, T) views, row by row (a row: T values).
+struct MaskPass {
+  ImageView src, dst;
+  MaskSet fm, tm;
+  bool raw;  // same dtype and unit stride along T on both sides: rows are memcpy'd
+
+  int64_t rows() const { return src.B * src.C * src.H; }
+
+  // Copies rows [begin, end) of the input. With `fill` (per-sample values)
+  // the masked parts are written too; without, they are left for
+  // fill_rows. With `row_sum`, row_sum[r] = sum of input row r.
+  void copy_rows(int64_t begin, int64_t end, const float* fill, double* row_sum, float* buf,
+                 float* fill_row) const {
+    const int64_t C = src.C, F = src.H, T = src.W;
+    int64_t filled_for = -1;  // the sample whose value fill_row holds
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / (C * F), c = (r / F) % C, f = r % F;
+      const int64_t in_row = src.offset(b, c, f, 0), out_row = dst.offset(b, c, f, 0);
+      const bool masked_row = fm.covers(b, f, F);
+      if (fill != nullptr && b != filled_for) {
+        std::fill(fill_row, fill_row + T, fill[b]);
+        filled_for = b;
+      }
+      if (raw) {
+        if (row_sum != nullptr) row_sum[r] = sum_floats(row_floats(src, b, c, f, buf), T);
+        if (!masked_row) {
+          std::memcpy(dst.data + out_row * dst.elem_size, src.data + in_row * src.elem_size,
+                      T * src.elem_size);
+        }
+      } else if (!masked_row || row_sum != nullptr) {
+        load_row(src, in_row, src.sW, T, buf);
+        if (row_sum != nullptr) row_sum[r] = sum_floats(buf, T);
+        if (!masked_row) {
+          if (fill != nullptr) fill_intervals(b, buf, fill_row);
+          store_row(dst, out_row, dst.sW, T, buf);
+          continue;
+        }
+      }
+      if (fill == nullptr) continue;
+      if (masked_row) {
+        store_row(dst, out_row, dst.sW, T, fill_row);
+      } else if (raw) {
+        for (int64_t m = 0; m < tm.count; ++m) {
+          const Interval iv = tm.get(b, m, T);
+          if (iv.hi > iv.lo) store_row(dst, out_row + iv.lo * dst.sW, dst.sW, iv.hi - iv.lo, fill_row);
+        }
       }
     }
-    store_row(dst, dst.offset(b, c, f, 0), dst.sW, T, buf);
   }
-}
 
-// out = specs with the frequency masks `fm` and time masks `tm` filled with
-// value[b] (or, when value is None, the mean of sample b of the input).
+  // Writes fill[b] into the masked parts of output rows [begin, end).
+  void fill_rows(int64_t begin, int64_t end, const float* fill, float* fill_row) const {
+    const int64_t C = src.C, F = src.H, T = src.W;
+    int64_t filled_for = -1;
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / (C * F), c = (r / F) % C, f = r % F;
+      if (b != filled_for) {
+        std::fill(fill_row, fill_row + T, fill[b]);
+        filled_for = b;
+      }
+      const int64_t out_row = dst.offset(b, c, f, 0);
+      if (fm.covers(b, f, F)) {
+        store_row(dst, out_row, dst.sW, T, fill_row);
+        continue;
+      }
+      for (int64_t m = 0; m < tm.count; ++m) {
+        const Interval iv = tm.get(b, m, T);
+        if (iv.hi > iv.lo) store_row(dst, out_row + iv.lo * dst.sW, dst.sW, iv.hi - iv.lo, fill_row);
+      }
+    }
+  }
+
+  // buf[t] = fill_row[t] for t in the time masks of sample b.
+  void fill_intervals(int64_t b, float* buf, const float* fill_row) const {
+    for (int64_t m = 0; m < tm.count; ++m) {
+      const Interval iv = tm.get(b, m, src.W);
+      std::copy(fill_row + iv.lo, fill_row + iv.hi, buf + iv.lo);
+    }
+  }
+};
+
+constexpr int64_t kRowGrain = 16;
+
+// out = specs with the frequency masks (f_start, f_width) and time masks
+// (t_start, t_width) filled with value[b], or, when value is None, with the
+// mean of input sample b. The input is read once: with the mean, a first
+// pass copies the unmasked parts and sums the rows, a second one fills the
+// masked parts (per sample, while it is in cache, when there are at least as
+// many samples as threads).
 at::Tensor masks_cpu(const at::Tensor& specs, const at::Tensor& f_start, const at::Tensor& f_width,
                      const at::Tensor& t_start, const at::Tensor& t_width,
                      const std::optional<at::Tensor>& value, at::ScalarType out_dtype) {
   at::Tensor out = new_output_like_layout(specs, out_dtype);
   if (out.numel() == 0) return out;
-  const ImageView src = image_view(as_bcft(specs));
-  const ImageView dst = image_view(as_bcft(out));
-  const MaskSet fm = mask_set(f_start, f_width);
-  const MaskSet tm = mask_set(t_start, t_width);
-  const int64_t B = src.B, rows_per_sample = src.C * src.H, T = src.W;
-  std::vector<float> fill(B);
+  MaskPass pass;
+  pass.src = image_view(as_bcft(specs));
+  pass.dst = image_view(as_bcft(out));
+  pass.fm = mask_set(f_start, f_width);
+  pass.tm = mask_set(t_start, t_width);
+  pass.raw = pass.src.dtype == pass.dst.dtype && pass.src.sW == 1 && pass.dst.sW == 1;
+  const int64_t B = pass.src.B, T = pass.src.W, rows_per_sample = pass.src.C * pass.src.H;
   if (value.has_value()) {
-    std::copy_n(param_ptr<float>(*value), B, fill.begin());
-  } else if (B >= at::get_num_threads()) {
-    // one sample per task: its mean, then its rows while they are still in cache
+    const float* fill = param_ptr<float>(*value);
+    at::parallel_for(0, pass.rows(), kRowGrain, [&](int64_t begin, int64_t end) {
+      std::vector<float> buf(T), fill_row(T);
+      pass.copy_rows(begin, end, fill, nullptr, buf.data(), fill_row.data());
+    });
+    return out;
+  }
+  std::vector<double> row_sum(pass.rows());
+  std::vector<float> fill(B);
+  auto sample_mean = [&](int64_t b) {
+    const double* s = row_sum.data() + b * rows_per_sample;
+    fill[b] = static_cast<float>(std::accumulate(s, s + rows_per_sample, 0.0) /
+                                 static_cast<double>(rows_per_sample * T));
+  };
+  if (B >= at::get_num_threads()) {
+    // whole samples per task: the masked parts are filled while the sample is in cache
     at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> buf(T);
+      std::vector<float> buf(T), fill_row(T);
       for (int64_t b = begin; b < end; ++b) {
-        fill[b] = static_cast<float>(sample_mean(src, b, buf.data()));
-        mask_rows(src, dst, fm, tm, b * rows_per_sample, (b + 1) * rows_per_sample, fill.data(),
-                  buf.data());
+        const int64_t r0 = b * rows_per_sample, r1 = r0 + rows_per_sample;
+        pass.copy_rows(r0, r1, nullptr, row_sum.data(), buf.data(), nullptr);
+        sample_mean(b);
+        pass.fill_rows(r0, r1, fill.data(), fill_row.data());
       }
     });
     return out;
-  } else {
-    // few samples: row sums in parallel, then the rows in parallel
-    std::vector<double> row_sum(B * rows_per_sample);
-    at::parallel_for(0, B * rows_per_sample, 16, [&](int64_t begin, int64_t end) {
-      std::vector<float> buf(T);
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t b = r / rows_per_sample, c = (r / src.H) % src.C, f = r % src.H;
-        load_row(src, src.offset(b, c, f, 0), src.sW, T, buf.data());
-        row_sum[r] = sum_floats(buf.data(), T);
-      }
-    });
-    for (int64_t b = 0; b < B; ++b) {
-      const double* s = row_sum.data() + b * rows_per_sample;
-      fill[b] = static_cast<float>(std::accumulate(s, s + rows_per_sample, 0.0) /
-                                   static_cast<double>(rows_per_sample * T));
-    }
   }
-  at::parallel_for(0, B * rows_per_sample, 16, [&](int64_t begin, int64_t end) {
+  // few samples: rows in parallel, in three phases
+  at::parallel_for(0, pass.rows(), kRowGrain, [&](int64_t begin, int64_t end) {
     std::vector<float> buf(T);
-    mask_rows(src, dst, fm, tm, begin, end, fill.data(), buf.data());
+    pass.copy_rows(begin, end, nullptr, row_sum.data(), buf.data(), nullptr);
+  });
+  for (int64_t b = 0; b < B; ++b) sample_mean(b);
+  at::parallel_for(0, pass.rows(), kRowGrain, [&](int64_t begin, int64_t end) {
+    std::vector<float> fill_row(T);
+    pass.fill_rows(begin, end, fill.data(), fill_row.data());
   });
   return out;
 }
