@@ -277,17 +277,25 @@ at::Tensor freq_shift_cpu(const at::Tensor& specs, const at::Tensor& shift, cons
   const int64_t* s = param_ptr<int64_t>(shift);
   const float* v = param_ptr<float>(fill);
   const int64_t C = src.C, F = src.H, T = src.W;
-  at::parallel_for(0, src.B * C * F, 16, [&](int64_t begin, int64_t end) {
+  const bool raw = src.dtype == dst.dtype && src.sW == 1 && dst.sW == 1;
+  at::parallel_for(0, src.B * C * F, kRowGrain, [&](int64_t begin, int64_t end) {
     std::vector<float> buf(T);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t b = r / (C * F), c = (r / F) % C, f = r % F;
+      const int64_t out_row = dst.offset(b, c, f, 0);
       // 0 <= f - shift < F, written so that no subtraction can overflow
       if (s[b] <= f && s[b] > f - F) {
-        load_row(src, src.offset(b, c, f - s[b], 0), src.sW, T, buf.data());
+        const int64_t in_row = src.offset(b, c, f - s[b], 0);
+        if (raw) {
+          std::memcpy(dst.data + out_row * dst.elem_size, src.data + in_row * src.elem_size,
+                      T * src.elem_size);
+          continue;
+        }
+        load_row(src, in_row, src.sW, T, buf.data());
       } else {
         std::fill(buf.begin(), buf.end(), v[b]);
       }
-      store_row(dst, dst.offset(b, c, f, 0), dst.sW, T, buf.data());
+      store_row(dst, out_row, dst.sW, T, buf.data());
     }
   });
   return out;
@@ -311,7 +319,7 @@ at::Tensor audio_mixup_cpu(const at::Tensor& x, const at::Tensor& lam, const at:
   const ImageView dst = image_view(as_bcft(out));
   const float* l = param_ptr<float>(lam);
   const int64_t C = src.C, F = src.H, T = src.W;
-  at::parallel_for(0, B * C * F, 16, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, B * C * F, kRowGrain, [&](int64_t begin, int64_t end) {
     std::vector<float> a(T), o(T);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t b = r / (C * F), c = (r / F) % C, f = r % F;

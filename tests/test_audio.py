@@ -112,11 +112,17 @@ def test_masks_extreme_intervals(backend, gen):
     assert torch.equal(out, x)  # M = 0: a copy
 
 
-def test_mean_fill_is_the_unmasked_sample_mean(backend, gen):
+@pytest.mark.parametrize("threads", [1, 8])  # C++: per-sample tasks, or rows in three phases
+def test_mean_fill_is_the_unmasked_sample_mean(backend, threads, gen):
     x = random_specs((3, 2, 8, 33), torch.float32, "contiguous", gen)
     fs, fw = torch.tensor([[0], [2], [7]]), torch.tensor([[8], [3], [1]])
     ts, tw = torch.tensor([[0], [30], [5]]), torch.tensor([[0], [3], [20]])
-    out = run_op(backend, "spec_mask", x, fs, fw, ts, tw, None, torch.float32)
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = run_op(backend, "spec_mask", x, fs, fw, ts, tw, None, torch.float32)
+    finally:
+        torch.set_num_threads(saved)
     means = x.double().mean(dim=(1, 2, 3))
     assert torch.allclose(out[0].double(), means[0].expand(2, 8, 33), atol=1e-6)  # all masked
     assert torch.allclose(out[1, :, 2:5].double(), means[1].expand(2, 3, 33), atol=1e-6)
