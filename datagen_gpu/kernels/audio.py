@@ -143,7 +143,7 @@ def _masks(specs, f_start, f_width, t_start, t_width, value, out_dtype):
     B, C, F, T = src.shape
     MF, MT = f_start.shape[1], t_start.shape[1]
     # unused pointer arguments (no masks on an axis, no fill tensor) get a small real tensor
-    dummy = torch.zeros(MAX_SPLIT, dtype=torch.int64, device=specs.device)
+    dummy = torch.empty(MAX_SPLIT, dtype=torch.int64, device=specs.device)  # never read
     if MF == 0:
         f_start = f_width = dummy
     if MT == 0:
