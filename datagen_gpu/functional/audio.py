@@ -208,7 +208,9 @@ def _mix_labels(labels, lam, perm, soft, num_classes):
             raise ValueError(f"num_classes: soft labels from class indices need a positive int, "
                              f"got {num_classes!r}")
         check_range(labels, "labels", 0, num_classes - 1, what="class indices")
-        labels = torch.nn.functional.one_hot(labels.long(), num_classes).to(torch.float32)
+        # scatter, not one_hot: no host synchronization on CUDA
+        labels = torch.zeros((batch, num_classes), dtype=torch.float32, device=lam.device).scatter_(
+            1, labels.long()[:, None], 1.0)
     elif not labels.is_floating_point():
         labels = labels.to(torch.float32)
     w = lam.to(labels.dtype)[:, None]
@@ -254,5 +256,6 @@ def audio_mixup(x: torch.Tensor, labels: torch.Tensor, lam, perm: torch.Tensor, 
         raise TypeError(f"perm: expected an integer tensor, got {perm.dtype}")
     perm = as_param(perm, x, "perm", torch.int64)
     check_range(perm, "perm", 0, x.shape[0] - 1, what="batch indices")
-    mixed = torch.ops.datagen_gpu.audio_mixup(x, lam, perm, resolve_out_dtype(out_dtype, x))
-    return mixed, _mix_labels(labels, lam, perm, soft, num_classes)
+    out_dtype = resolve_out_dtype(out_dtype, x)
+    mixed_labels = _mix_labels(labels, lam, perm, soft, num_classes)  # validates labels first
+    return torch.ops.datagen_gpu.audio_mixup(x, lam, perm, out_dtype), mixed_labels

@@ -94,7 +94,11 @@ def _mask_kernel(src, dst, f_start, f_width, MF, t_start, t_width, MT, value, pa
 @triton.jit
 def _freq_shift_kernel(src, dst, shift, fill, C, F, T, s_b, s_c, s_f, s_t, d_b, d_c, d_f, d_t,
                        BLOCK_T: tl.constexpr):
-    """out[b, c, f, t] = in[b, c, f - shift[b], t] if 0 <= f - shift[b] < F else fill[b]."""
+    """Frequency shift (as summarised by Wang & van den Oord 2021).
+
+    out[b, c, f, t] = in[b, c, f - shift[b], t] if 0 <= f - shift[b] < F else fill[b]
+    (a positive shift moves content toward higher bins). Vacated rows are not read.
+    """
     row = tl.program_id(0).to(tl.int64)
     b = row // (C * F)
     c = (row // F) % C
