@@ -6,6 +6,8 @@ over samples where that is clearest, and returns float64 in the same scale.
 They follow torchvision.transforms.v2.functional's definitions; they are
 written to be obviously right, not fast.
 """
+import math
+
 import torch
 
 
@@ -25,6 +27,57 @@ def hflip(images: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
         if bool(apply[i]):
             out[i] = images[i].flip(-1)
     return out
+
+
+def _resize_weights(pos, length, in_size, out_size, antialias):
+    """(out_size, in_size) float64 matrix of one axis of ``resized_crop`` (see its docstring)."""
+    weights = torch.zeros(out_size, in_size, dtype=torch.float64)
+    scale = length / out_size
+    lo, hi = math.floor(pos), math.ceil(pos + length)  # pixels the box overlaps
+    for o in range(out_size):
+        if antialias:
+            support = max(scale, 1.0)
+            center = pos + scale * (o + 0.5)
+            first = max(math.floor(center - support + 0.5), lo)
+            last = min(math.floor(center + support + 0.5), hi)
+            taps = {j: max(0.0, 1.0 - abs(j + 0.5 - center) / support) for j in range(first, last)}
+            total = sum(taps.values())
+            taps = {j: w / total for j, w in taps.items()}
+        else:
+            src = min(max(pos + scale * (o + 0.5) - 0.5, lo), hi - 1)
+            i0 = math.floor(src)
+            lam = src - i0
+            taps = {i0: 1.0 - lam}
+            i1 = min(i0 + 1, hi - 1)
+            taps[i1] = taps.get(i1, 0.0) + lam
+        for j, w in taps.items():
+            if 0 <= j < in_size:  # pixels outside the image are zeros (torchvision pads the crop)
+                weights[o, j] += w
+    return weights
+
+
+def resized_crop(images, boxes, size, flip=None, antialias=True) -> torch.Tensor:
+    """Crop box i of sample i, resize it to ``size`` (bilinear), flip where ``flip[i]``.
+
+    ``images``: float64 (B, C, H, W) or a list of (C, Hi, Wi); ``boxes``: (B, 4)
+    (top, left, height, width); ``size``: (h, w). The definition, written per
+    output index as loops over taps, is the one documented in
+    ``datagen_gpu.functional.resized_crop``.
+    """
+    out_h, out_w = size
+    outs = []
+    for i, img in enumerate(images):
+        top, left, height, width = (float(v) for v in boxes[i])
+        wy = _resize_weights(top, height, img.shape[-2], out_h, antialias)
+        wx = _resize_weights(left, width, img.shape[-1], out_w, antialias)
+        out = wy @ img.to(torch.float64) @ wx.T
+        if flip is not None and bool(flip[i]):
+            out = out.flip(-1)
+        outs.append(out)
+    if not outs:
+        return torch.zeros(0, images.shape[1] if torch.is_tensor(images) else 0, out_h, out_w,
+                           dtype=torch.float64)
+    return torch.stack(outs)
 
 
 # --------------------------------------------------------------------------- color
@@ -196,6 +249,93 @@ def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
     mean = torch.as_tensor(mean, dtype=torch.float64).reshape(1, -1, 1, 1)
     std = torch.as_tensor(std, dtype=torch.float64).reshape(1, -1, 1, 1)
     return (images - mean) / std
+
+
+# --------------------------------------------------------------------------- audio
+# Spectrograms (B, F, T) / (B, C, F, T) and waveforms (B, ...) as float64, not
+# limited to [0, 1]. Masks are [start, start + width) clipped to the axis.
+
+
+def _mask_range(start: int, width: int, size: int) -> range:
+    if width <= 0:
+        return range(0)
+    return range(max(int(start), 0), min(int(start) + int(width), size))
+
+
+def spec_mask(specs: torch.Tensor, freq_start: torch.Tensor, freq_width: torch.Tensor,
+              time_start: torch.Tensor, time_width: torch.Tensor, value) -> torch.Tensor:
+    """Frequency masks (B, MF) and time masks (B, MT); value (B,) or None (sample mean)."""
+    out = specs.clone()
+    F, T = specs.shape[-2], specs.shape[-1]
+    for i in range(specs.shape[0]):
+        v = specs[i].mean() if value is None else float(value[i])
+        for m in range(freq_start.shape[1]):
+            for f in _mask_range(freq_start[i, m], freq_width[i, m], F):
+                out[i, ..., f, :] = v
+        for m in range(time_start.shape[1]):
+            for t in _mask_range(time_start[i, m], time_width[i, m], T):
+                out[i, ..., t] = v
+    return out
+
+
+def time_mask(specs, start, width, value):
+    none = torch.zeros((specs.shape[0], 0), dtype=torch.int64)
+    return spec_mask(specs, none, none, start, width, value)
+
+
+def freq_mask(specs, start, width, value):
+    none = torch.zeros((specs.shape[0], 0), dtype=torch.int64)
+    return spec_mask(specs, start, width, none, none, value)
+
+
+def freq_shift(specs: torch.Tensor, shift: torch.Tensor, fill) -> torch.Tensor:
+    out = torch.empty_like(specs)
+    F = specs.shape[-2]
+    for i in range(specs.shape[0]):
+        for f in range(F):
+            src = f - int(shift[i])
+            out[i, ..., f, :] = specs[i, ..., src, :] if 0 <= src < F else float(fill[i])
+    return out
+
+
+def audio_mixup(x: torch.Tensor, lam: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for i in range(x.shape[0]):
+        w = float(lam[i])
+        out[i] = w * x[i] + (1.0 - w) * x[int(perm[i])]
+    return out
+
+
+def spec_mask_vectorized(specs, freq_start, freq_width, time_start, time_width, value,
+                         fused: bool = True):
+    """Batch-vectorized pure-torch masks in the input's dtype (benchmark baseline, second oracle).
+
+    ``fused=True``: one boolean (B, 1, F, T) mask and one ``torch.where``;
+    ``fused=False``: one ``torch.where`` pass per mask, as torchaudio's
+    ``mask_along_axis_iid`` applied once per mask.
+    """
+    B, F, T = specs.shape[0], specs.shape[-2], specs.shape[-1]
+    x = specs if specs.dim() == 4 else specs[:, None]
+    fill = x.mean(dim=(1, 2, 3)) if value is None else value.to(x.dtype)
+    fill = fill.to(x.dtype).view(B, 1, 1, 1)
+
+    def hits(start, width, size):  # (B, M, size): [start, start + max(width, 0))
+        i = torch.arange(size, device=specs.device)
+        s, w = start[:, :, None], width.clamp(min=0)[:, :, None]
+        return (i >= s) & (i < s + w)
+
+    f_hit = hits(freq_start, freq_width, F)
+    t_hit = hits(time_start, time_width, T)
+    if fused:
+        mask = f_hit.any(1)[:, None, :, None] | t_hit.any(1)[:, None, None, :]
+        out = torch.where(mask, fill, x)
+    else:
+        out = x
+        for m in range(f_hit.shape[1]):
+            out = torch.where(f_hit[:, m, None, :, None], fill, out)
+        for m in range(t_hit.shape[1]):
+            out = torch.where(t_hit[:, m, None, None, :], fill, out)
+    return out.reshape(specs.shape)
 
 
 # --------------------------------------------------------------------------- mixing

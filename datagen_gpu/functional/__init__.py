@@ -5,16 +5,18 @@ broadcasts to every sample) on the images' device, and calls the matching
 ``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
 kernel for CUDA tensors.
 """
+from .audio import audio_mixup, freq_mask, freq_shift, spec_mask, time_mask
 from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
                     color_jitter, rgb_to_grayscale, solarize)
 from .convert import to_dtype
 from .filters import gaussian_blur, normalize
-from .geometry import hflip
+from .geometry import hflip, resized_crop
 
 __all__ = [
     "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation", "color_jitter",
-    "gaussian_blur", "hflip", "normalize", "rgb_to_grayscale", "solarize", "to_dtype",
+    "gaussian_blur", "hflip", "normalize", "resized_crop", "rgb_to_grayscale", "solarize", "to_dtype",
 ]
+__all__ += ["audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask"]
 
 from .mixing import cutmix, mix, mix_labels, mixup  # noqa: E402
 from .mochi import mochi_logits, mochi_negatives  # noqa: E402

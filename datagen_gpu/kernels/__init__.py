@@ -29,6 +29,12 @@ LAUNCHERS = {
     "solarize": "color",
     "gaussian_blur": "filters",
     "normalize": "filters",
+    # audio
+    "time_mask": "audio",
+    "freq_mask": "audio",
+    "spec_mask": "audio",
+    "freq_shift": "audio",
+    "audio_mixup": "audio",
     # mixing
     "mix": "mixing",
     "mochi_negatives": "mochi",
