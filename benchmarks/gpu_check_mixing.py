@@ -23,9 +23,20 @@ from typing import Callable, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import torch  # noqa: E402
 
-import datagen_gpu  # noqa: E402,F401
+def _ensure_built():
+    try:
+        import datagen_gpu  # noqa: F401
+    except ImportError:
+        import subprocess
+
+        print("building datagen_gpu._C ...", flush=True)
+        subprocess.check_call([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=ROOT)
+
+
+_ensure_built()
+
+import torch  # noqa: E402
 from datagen_gpu import functional as F  # noqa: E402
 from datagen_gpu import reference as R  # noqa: E402
 from datagen_gpu.params import uniform  # noqa: E402
