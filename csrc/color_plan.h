@@ -104,10 +104,10 @@ inline const float* gray_of(Rows& rows, bool quantized) {
   return rows.gray();
 }
 
-// Runs steps [0, end) of the plan on the loaded row; `mean` is contrast's.
-inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
+// Runs steps [begin, end) of the plan on the loaded row; `mean` is contrast's.
+inline void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows) {
   const int64_t n = rows.W;
-  for (int k = 0; k < end; ++k) {
+  for (int k = begin; k < end; ++k) {
     const Step& s = plan.steps[k];
     switch (s.op) {
       case kBrightness:
@@ -131,6 +131,10 @@ inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
         break;
     }
   }
+}
+
+inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
+  apply_steps(plan, 0, end, mean, rows);
 }
 
 }  // namespace datagen_gpu

@@ -1,24 +1,26 @@
 // fused_augment: resized crop + flip -> color jitter -> grayscale -> solarize
-// -> normalize -> store, per sample, in one pass over the output (plus one
-// pass for contrast's means). The public definition is documented in
+// -> normalize -> store, per sample, in one pass over the output. The public definition is documented in
 // datagen_gpu/functional/fused.py; the float64 oracle is
 // datagen_gpu/reference.py (fused_augment).
 //
-// Work items are (sample, block of output rows). A block resamples the input
-// rows it needs with resized_crop's separable passes (crop.h; identity: the
-// rows are loaded as they are, flipped where asked), giving planar float rows
-// of the output; the sample's plan (color_plan.h: its jitter steps in its
-// order, then grayscale as saturation 0, then solarize) runs on them, then
-// normalize, and the rows are stored once in the output dtype.
+// A block of output rows of a sample is resampled with resized_crop's
+// separable passes (crop.h; identity: the rows are loaded as they are,
+// flipped where asked), giving planar float rows of the output; the sample's
+// plan (color_plan.h: its jitter steps in its order, then grayscale as
+// saturation 0, then solarize) runs on them, then normalize, and the rows are
+// stored once in the output dtype.
 //
-// Contrast needs the mean grayscale of the image as it is when contrast runs:
-// a first pass does the same resampling and the steps before contrast and
-// writes one partial sum per (sample, block); the partials are added in a
-// fixed order, so results do not depend on the number of threads.
+// Contrast needs the mean grayscale of the image as it is when contrast runs.
+// The Triton kernel computes it in a first pass that recomputes everything in
+// registers; on the CPU a sample with contrast is instead resampled once into
+// a per-thread buffer of one output image, its mean summed in a fixed order
+// on the way, and finished from that buffer (see contrast_sample): no second
+// resampling, no batch-sized intermediate, results independent of threads.
 #include <c10/util/Exception.h>
 #include <torch/library.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -53,7 +55,7 @@ struct Fused {
   const float* mean;     // null: no normalize
   std::vector<float> inv_std;
   ImageView dst;
-  int64_t rows_per_block, blocks;
+  int64_t rows_per_block;
 
   Plan plan(int64_t b) const {
     Plan p = make_plan(factors, b, false);  // intermediates are not rounded: no uint8 levels
@@ -67,7 +69,8 @@ struct Fused {
 struct Worker {
   CropTaps taps;
   CropScratch scratch;
-  std::vector<float> tmp;  // C planes of (input rows of the block) x out_w
+  std::vector<float> tmp;    // C planes of (input rows of the block) x out_w
+  std::vector<float> image;  // C planes of out_h x out_w (samples with contrast)
   Rows rows;
   explicit Worker(const Fused& f) : rows(f.C, f.out_w) {}
 };
@@ -109,60 +112,80 @@ void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker&
   }
 }
 
-// Mean grayscale, per sample, of the image as its contrast step sees it.
-std::vector<float> contrast_means(const Fused& f, const std::vector<Plan>& plans) {
-  const int64_t B = static_cast<int64_t>(plans.size());
-  std::vector<double> partial(B * f.blocks, 0.0);
-  at::parallel_for(0, B * f.blocks, 1, [&](int64_t begin, int64_t end) {
-    Worker w(f);
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t b = item / f.blocks, blk = item % f.blocks;
-      const Plan& plan = plans[b];
-      if (plan.contrast < 0) continue;
-      const int64_t oy0 = blk * f.rows_per_block;
-      const int64_t oy1 = std::min(f.out_h, oy0 + f.rows_per_block);
-      double acc = 0.0;
-      resample_block(f, b, oy0, oy1, w, [&](int64_t) {
-        apply_steps(plan, plan.contrast, 0.0f, w.rows);
-        acc += color::sum_row(gray_of(w.rows, false), f.out_w);
-      });
-      partial[item] = acc;
+// The steps from `first` on, normalize, and the store of output row oy.
+void finish_row(const Fused& f, const Plan& plan, int first, float mean, int64_t b, int64_t oy,
+                Rows& rows) {
+  apply_steps(plan, first, plan.n, mean, rows);
+  if (f.mean) {
+    for (int64_t c = 0; c < f.C; ++c) {
+      color::normalize_row(rows.plane(c), f.out_w, f.mean[c], f.inv_std[c]);
     }
-  });
-  std::vector<float> means(B, 0.0f);
-  const double npix = static_cast<double>(f.out_h) * static_cast<double>(f.out_w);
-  for (int64_t b = 0; b < B; ++b) {
-    double s = 0.0;
-    for (int64_t k = 0; k < f.blocks; ++k) s += partial[b * f.blocks + k];
-    means[b] = static_cast<float>(s / npix);
   }
-  return means;
+  store_pixels(f.dst, b, oy, rows);
 }
 
+// A sample with a contrast step is one work item. Its rows are resampled and
+// the steps before contrast applied once, into the worker's one-image buffer,
+// while the grayscale row sums accumulate (float rows, double total, in row
+// order: deterministic, whatever the threads); the remaining steps then run
+// on the buffered rows with the sample's mean.
+void contrast_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
+  const int64_t plane = f.out_h * f.out_w;
+  w.image.resize(f.C * plane);
+  double sum = 0.0;
+  for (int64_t oy0 = 0; oy0 < f.out_h; oy0 += f.rows_per_block) {
+    const int64_t oy1 = std::min(f.out_h, oy0 + f.rows_per_block);
+    resample_block(f, b, oy0, oy1, w, [&](int64_t oy) {
+      apply_steps(plan, 0, plan.contrast, 0.0f, w.rows);
+      sum += color::sum_row(gray_of(w.rows, false), f.out_w);
+      for (int64_t c = 0; c < f.C; ++c) {
+        std::copy_n(w.rows.plane(c), f.out_w, w.image.data() + c * plane + oy * f.out_w);
+      }
+    });
+  }
+  const float mean =
+      static_cast<float>(sum / (static_cast<double>(f.out_h) * static_cast<double>(f.out_w)));
+  for (int64_t oy = 0; oy < f.out_h; ++oy) {
+    for (int64_t c = 0; c < f.C; ++c) {
+      std::copy_n(w.image.data() + c * plane + oy * f.out_w, f.out_w, w.rows.plane(c));
+    }
+    finish_row(f, plan, plan.contrast, mean, b, oy, w.rows);
+  }
+}
+
+// Work items: whole samples with a contrast step (the largest items, first),
+// then (sample, block of output rows) for the others. Threads take the next
+// item from a shared counter; every item is computed the same way whichever
+// thread takes it.
 void run(const Fused& f, int64_t B) {
+  struct Item {
+    int64_t b, oy0, oy1;  // oy1 < 0: the whole sample, with contrast
+  };
   std::vector<Plan> plans(B);
-  bool any_contrast = false;
+  std::vector<Item> items;
   for (int64_t b = 0; b < B; ++b) {
     plans[b] = f.plan(b);
-    any_contrast = any_contrast || plans[b].contrast >= 0;
+    if (plans[b].contrast >= 0) items.push_back(Item{b, 0, -1});
   }
-  const std::vector<float> means =
-      any_contrast ? contrast_means(f, plans) : std::vector<float>(B, 0.0f);
-  at::parallel_for(0, B * f.blocks, 1, [&](int64_t begin, int64_t end) {
+  for (int64_t b = 0; b < B; ++b) {
+    if (plans[b].contrast >= 0) continue;
+    for (int64_t oy0 = 0; oy0 < f.out_h; oy0 += f.rows_per_block) {
+      items.push_back(Item{b, oy0, std::min(f.out_h, oy0 + f.rows_per_block)});
+    }
+  }
+  const int64_t n = static_cast<int64_t>(items.size());
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, std::min<int64_t>(n, at::get_num_threads()), 1, [&](int64_t, int64_t) {
     Worker w(f);
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t b = item / f.blocks, blk = item % f.blocks;
-      const int64_t oy0 = blk * f.rows_per_block;
-      const int64_t oy1 = std::min(f.out_h, oy0 + f.rows_per_block);
-      resample_block(f, b, oy0, oy1, w, [&](int64_t oy) {
-        apply_steps(plans[b], plans[b].n, means[b], w.rows);
-        if (f.mean) {
-          for (int64_t c = 0; c < f.C; ++c) {
-            color::normalize_row(w.rows.plane(c), f.out_w, f.mean[c], f.inv_std[c]);
-          }
-        }
-        store_pixels(f.dst, b, oy, w.rows);
-      });
+    for (int64_t i = next++; i < n; i = next++) {
+      const Item& it = items[i];
+      const Plan& plan = plans[it.b];
+      if (it.oy1 < 0) {
+        contrast_sample(f, plan, it.b, w);
+      } else {
+        resample_block(f, it.b, it.oy0, it.oy1, w,
+                       [&](int64_t oy) { finish_row(f, plan, 0, 0.0f, it.b, oy, w.rows); });
+      }
     }
   });
 }
@@ -270,7 +293,6 @@ at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, 
   f.dst = image_view(out);
   // about 8K output pixels per work item
   f.rows_per_block = std::max<int64_t>(1, std::min<int64_t>(out_h, 8192 / out_w));
-  f.blocks = (out_h + f.rows_per_block - 1) / f.rows_per_block;
   run(f, B);
   return out;
 }
