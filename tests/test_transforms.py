@@ -113,3 +113,43 @@ def test_constructor_errors():
         T.Compose([torch.nn.Identity()])
     with pytest.raises(ValueError, match="sample_ids"):
         T.RandomGrayscale()(torch.rand(2, 3, 4, 4), sample_ids=torch.arange(3))
+
+
+def test_presets_and_two_views(gen):
+    from datagen_gpu.presets import TwoViews, byol_views, moco_v2_view, simclr_view
+
+    x = random_images((6, 3, 40, 52), torch.uint8, generator=gen)
+    ids = torch.arange(6)
+    two = TwoViews(simclr_view(24, blur_kernel=5))
+    (a, b), (pa, pb) = two(x, sample_ids=ids, return_params=True)
+    assert a.shape == b.shape == (6, 3, 24, 24) and a.dtype == torch.float32
+    assert not torch.equal(pa[0]["boxes"], pb[0]["boxes"])  # independent streams
+    a2, b2 = two(x, params=(pa, pb))
+    assert torch.equal(a2, a) and torch.equal(b2, b)
+    assert torch.equal(two(x[2:4], sample_ids=ids[2:4])[1], b[2:4])
+    va, vb = byol_views(24, blur_kernel=5)
+    assert not any(isinstance(t, T.RandomSolarize) for t in va.transforms)
+    assert any(isinstance(t, T.RandomSolarize) for t in vb.transforms)
+    ya, yb = TwoViews(va, vb)(x)
+    assert ya.shape == yb.shape == (6, 3, 24, 24)
+    assert moco_v2_view(24, blur_kernel=5)(x).shape == (6, 3, 24, 24)
+    with pytest.raises(TypeError, match="pipeline_a"):
+        TwoViews(torch.nn.Identity())
+
+
+def test_random_resized_crop_dense_and_ragged(gen):
+    imgs = [random_images((1, 3, h, w), torch.uint8, generator=gen)[0] for h, w in ((30, 41), (64, 20), (17, 17))]
+    t = T.RandomResizedCrop(12, seed=4)
+    ids = torch.tensor([7, 8, 9])
+    y, p = t(imgs, sample_ids=ids, return_params=True)
+    assert y.shape == (3, 3, 12, 12) and y.dtype == torch.uint8
+    boxes = p["boxes"]
+    sizes = torch.tensor([[30, 41], [64, 20], [17, 17]], dtype=boxes.dtype)
+    assert bool((boxes[:, :2] >= 0).all() and (boxes[:, 0] + boxes[:, 2] <= sizes[:, 0]).all()
+                and (boxes[:, 1] + boxes[:, 3] <= sizes[:, 1]).all())
+    # each sample's box depends only on its id and its own size
+    y1, p1 = t(imgs[1:2], sample_ids=ids[1:2], return_params=True)
+    assert torch.equal(p1["boxes"][0], boxes[1]) and torch.equal(y1[0], y[1])
+    assert torch.equal(y[2], F.resized_crop([imgs[2]], boxes[2:3], 12)[0])
+    dense = torch.stack([imgs[2]] * 2)
+    assert t(dense).shape == (2, 3, 12, 12)

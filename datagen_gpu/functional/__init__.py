@@ -5,6 +5,7 @@ broadcasts to every sample) on the images' device, and calls the matching
 ``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
 kernel for CUDA tensors.
 """
+from .audio import audio_mixup, freq_mask, freq_shift, spec_mask, time_mask
 from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
                     color_jitter, rgb_to_grayscale, solarize)
 from .convert import to_dtype
@@ -16,3 +17,4 @@ __all__ = [
     "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation", "color_jitter",
     "fused_augment", "gaussian_blur", "hflip", "normalize", "resized_crop", "rgb_to_grayscale", "solarize", "to_dtype",
 ]
+__all__ += ["audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask"]

@@ -30,6 +30,12 @@ LAUNCHERS = {
     "gaussian_blur": "filters",
     "normalize": "filters",
     "fused_augment": "fused",
+    # audio
+    "time_mask": "audio",
+    "freq_mask": "audio",
+    "spec_mask": "audio",
+    "freq_shift": "audio",
+    "audio_mixup": "audio",
 }
 
 

@@ -7,3 +7,4 @@ Triton launcher of the same name in ``datagen_gpu.kernels`` (imported lazily,
 on the first CUDA call).
 """
 from . import color, filters, fused, geometry  # noqa: F401
+from . import audio  # noqa: F401

@@ -1,10 +1,12 @@
 """torchvision-style nn.Module transforms with per-sample parameters.
 
-Class names and arguments follow torchvision.transforms.v2; see
-transforms/image.py for the documented differences (batches, per-sample p,
-``same_on_batch``, ``sample_ids`` / ``params`` / ``return_params``).
+Class names and arguments follow torchvision.transforms.v2 (torchaudio for the
+spectrogram transforms); see transforms/image.py for the documented
+differences (batches, per-sample p, ``same_on_batch``, ``sample_ids`` /
+``params`` / ``return_params``).
 """
 from ._base import RandomTransform
+from .audio import AudioMixup, FrequencyMasking, FrequencyShift, SpecAugment, TimeMasking
 from .container import Compose, RandomApply
 from .convert import Normalize, ToDtype
 from .image import (ColorJitter, GaussianBlur, RandomGrayscale, RandomHorizontalFlip,
@@ -14,3 +16,4 @@ __all__ = [
     "ColorJitter", "Compose", "GaussianBlur", "Normalize", "RandomApply", "RandomGrayscale",
     "RandomHorizontalFlip", "RandomResizedCrop", "RandomSolarize", "RandomTransform", "ToDtype",
 ]
+__all__ += ["TimeMasking", "FrequencyMasking", "SpecAugment", "FrequencyShift", "AudioMixup"]

@@ -1,0 +1,94 @@
+"""Augmentation presets from the self-supervised literature, and TwoViews.
+
+Each preset returns a ``transforms.Compose`` for uint8 (default) or float
+batches of (B, 3, H, W) images; the output is a normalized float32 batch.
+"""
+import copy
+
+import torch
+from torch import nn
+
+from . import transforms as T
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _solarize_threshold(dtype):
+    return 128 if dtype == torch.uint8 else 0.5
+
+
+def simclr_view(size=224, *, blur_kernel=23, seed=0, dtype=torch.uint8):
+    """SimCLR (Chen et al. 2020) augmentation: crop, flip, color jitter p=0.8, grayscale p=0.2, blur p=0.5."""
+    return T.Compose([
+        T.RandomResizedCrop(size),
+        T.RandomHorizontalFlip(),
+        T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
+        T.RandomGrayscale(p=0.2),
+        T.RandomApply([T.GaussianBlur(blur_kernel, sigma=(0.1, 2.0))], p=0.5),
+        T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+    ], seed=seed)
+
+
+def byol_views(size=224, *, blur_kernel=23, seed=0, dtype=torch.uint8):
+    """The two asymmetric BYOL (Grill et al. 2020) views: blur p=1.0 / 0.1, solarize p=0 / 0.2."""
+    def view(blur_p, solarize_p, stream_seed):
+        steps = [
+            T.RandomResizedCrop(size),
+            T.RandomHorizontalFlip(),
+            T.RandomApply([T.ColorJitter(0.4, 0.4, 0.2, 0.1)], p=0.8),
+            T.RandomGrayscale(p=0.2),
+            T.RandomApply([T.GaussianBlur(blur_kernel, sigma=(0.1, 2.0))], p=blur_p),
+        ]
+        if solarize_p > 0:
+            steps.append(T.RandomSolarize(_solarize_threshold(dtype), p=solarize_p))
+        steps.append(T.Normalize(IMAGENET_MEAN, IMAGENET_STD))
+        return T.Compose(steps, seed=stream_seed)
+    return view(1.0, 0.0, seed), view(0.1, 0.2, seed)
+
+
+def moco_v2_view(size=224, *, blur_kernel=23, seed=0, dtype=torch.uint8):
+    """MoCo v2 (Chen et al. 2020) augmentation: crop scale (0.2, 1), jitter p=0.8, gray p=0.2, blur p=0.5, flip."""
+    return T.Compose([
+        T.RandomResizedCrop(size, scale=(0.2, 1.0)),
+        T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
+        T.RandomGrayscale(p=0.2),
+        T.RandomApply([T.GaussianBlur(blur_kernel, sigma=(0.1, 2.0))], p=0.5),
+        T.RandomHorizontalFlip(),
+        T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+    ], seed=seed)
+
+
+class TwoViews(nn.Module):
+    """Two independently augmented views of one batch from one call.
+
+    ``TwoViews(a)`` uses a copy of ``a`` for the second view; ``TwoViews(a, b)``
+    uses ``b`` (e.g. BYOL's asymmetric pair). Both views see the same sample
+    ids but draw from different random streams, so their parameters are
+    independent and still a pure function of (seed, sample id).
+
+    ``forward(x, sample_ids=None, params=None, return_params=False)`` returns
+    ``(view_a, view_b)`` (and ``(params_a, params_b)`` with return_params).
+    """
+
+    def __init__(self, pipeline_a, pipeline_b=None):
+        super().__init__()
+        if not isinstance(pipeline_a, T.RandomTransform):
+            raise TypeError(f"pipeline_a: expected a datagen_gpu transform, got {type(pipeline_a).__name__}")
+        if pipeline_b is None:
+            pipeline_b = copy.deepcopy(pipeline_a)
+        elif not isinstance(pipeline_b, T.RandomTransform):
+            raise TypeError(f"pipeline_b: expected a datagen_gpu transform, got {type(pipeline_b).__name__}")
+        self.view_a, self.view_b = pipeline_a, pipeline_b
+        self.view_a.assign_stream(1)
+        self.view_b.assign_stream(2)
+
+    def forward(self, x, sample_ids=None, params=None, return_params=False):
+        if params is None:
+            ids = self.view_a.resolve_sample_ids(x, sample_ids)
+            a, pa = self.view_a(x, sample_ids=ids, return_params=True)
+            b, pb = self.view_b(x, sample_ids=ids, return_params=True)
+        else:
+            pa, pb = params
+            a, b = self.view_a(x, params=pa), self.view_b(x, params=pb)
+        return ((a, b), (pa, pb)) if return_params else (a, b)

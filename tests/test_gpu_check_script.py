@@ -1,0 +1,16 @@
+"""benchmarks/gpu_check.py runs end to end (on the CPU here) so it cannot rot between GPU loans."""
+import importlib.util
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_gpu_check_runs_on_cpu(capsys):
+    spec = importlib.util.spec_from_file_location("gpu_check", os.path.join(ROOT, "benchmarks", "gpu_check.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--device", "cpu", "--batch", "2", "--size", "32", "--rep", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| op | ms | GB/s |" in out and "0 failure(s)" in out
+    for op in ("resized_crop", "color_jitter", "gaussian_blur", "normalize"):
+        assert f"| {op} |" in out
