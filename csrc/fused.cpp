@@ -1,7 +1,7 @@
 // fused_augment: resized crop + flip -> color jitter -> grayscale -> solarize
-// -> normalize -> store, per sample, in one pass over the output. The public definition is documented in
-// datagen_gpu/functional/fused.py; the float64 oracle is
-// datagen_gpu/reference.py (fused_augment).
+// -> normalize -> store, per sample, in one pass over the output. The public
+// definition is documented in datagen_gpu/functional/fused.py; the float64
+// oracle is datagen_gpu/reference.py (fused_augment).
 //
 // A block of output rows of a sample is resampled with resized_crop's
 // separable passes (crop.h; identity: the rows are loaded as they are,
