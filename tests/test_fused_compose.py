@@ -95,6 +95,10 @@ def _spy(monkeypatch):
     return calls
 
 
+class _Crop(T.RandomResizedCrop):
+    """A subclass: not fused (it could change apply_params), runs op by op."""
+
+
 GROUPING = [
     ("simclr", lambda: simclr().transforms, ["fused_augment", "gaussian_blur", "normalize"]),
     ("byol2", lambda: byol(second=True, threshold=0.5).transforms,
@@ -113,6 +117,9 @@ GROUPING = [
                                 T.Normalize([0.0] * 3, [255.0] * 3)], ["resized_crop", "normalize"]),
     ("flips after normalize", lambda: [T.Normalize(MEAN, STD), T.RandomHorizontalFlip(),
                                        T.RandomHorizontalFlip()], ["fused_augment"]),
+    # the op-by-op crop draws its boxes from the fused run's output size, as unfused
+    ("subclass after a run", lambda: [T.RandomResizedCrop(12), T.RandomHorizontalFlip(),
+                                      _Crop(8, scale=(0.3, 0.6))], ["fused_augment", "resized_crop"]),
 ]
 
 

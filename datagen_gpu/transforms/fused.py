@@ -69,47 +69,42 @@ def _members(t):
     return None
 
 
+def _normalized_dtype(t, dtype):
+    """The dtype Normalize ``t`` outputs for an input of ``dtype``."""
+    return t.out_dtype or (dtype if dtype in _FLOATS else torch.float32)
+
+
 class _Run:
     """The transforms of one run and the stage state that decides what may join."""
 
     def __init__(self, dtype):
         self.children = []  # Compose indices
-        self.rank = -1  # last pixel stage
-        self.pixel = False  # a stage other than dtype conversions was added
-        self.dtype = dtype  # dtype the unfused path has at the end of the run
+        # last pixel stage's rank, whether a stage other than dtype conversions
+        # was added, and the dtype the unfused path has at the end of the run
+        self.state = (-1, False, dtype)
 
-    def accepts(self, members):
-        rank, pixel, dtype = self.rank, self.pixel, self.dtype
+    def extended(self, members):
+        """The state after adding ``members``, or None when they do not fit."""
+        rank, pixel, dtype = self.state
         for kind, t in members:
             if kind == "dtype":
                 keeps_scale = t.scale or t.dtype == dtype or (dtype in _FLOATS and t.dtype in _FLOATS)
                 if not keeps_scale:
-                    return False
+                    return None
                 dtype = t.dtype
-                continue
-            if kind == "flip":
+            elif kind == "flip":
                 pixel = True
-                continue
-            if kind == "crop" and pixel:
-                return False
-            if _RANKS[kind] <= rank:
-                return False
-            rank, pixel = _RANKS[kind], True
-            if kind == "normalize":
-                dtype = t.out_dtype or (dtype if dtype in _FLOATS else torch.float32)
-        return True
-
-    def add(self, k, members):
-        for kind, t in members:
-            if kind == "dtype":
-                self.dtype = t.dtype
-            elif kind != "flip":
-                self.rank, self.pixel = _RANKS[kind], True
-                if kind == "normalize":
-                    self.dtype = t.out_dtype or (self.dtype if self.dtype in _FLOATS else torch.float32)
+            elif (kind == "crop" and pixel) or _RANKS[kind] <= rank:
+                return None
             else:
-                self.pixel = True
-        self.children.append(k)
+                rank, pixel = _RANKS[kind], True
+                if kind == "normalize":
+                    dtype = _normalized_dtype(t, dtype)
+        return rank, pixel, dtype
+
+    @property
+    def dtype(self):
+        return self.state[2]
 
 
 def _solarize_threshold(t, dtype, batch, device):
@@ -157,7 +152,7 @@ def _run_fused(transforms, run, x, params):
                 args["solarize_apply"] = q["apply"]
             elif kind == "normalize":
                 args["mean"], args["std"] = u.mean, u.std
-                dtype = u.out_dtype or (dtype if dtype in _FLOATS else torch.float32)
+                dtype = _normalized_dtype(u, dtype)
             else:
                 dtype = u.dtype
     return F.fused_augment(x, boxes, size, flip=flip, antialias=antialias, out_dtype=run.dtype,
@@ -179,17 +174,20 @@ def run_composed(transforms, x, ids, params=None):
 
     for k, t in enumerate(transforms):
         members = _members(t)
-        if members is not None and (run is None or not run.accepts(members)):
+        state = None if members is None or run is None else run.extended(members)
+        if members is not None and state is None:  # starts a new run
             x = flush(x, run)
             run = _Run(_dtype_of(x))
-            if not run.accepts(members):  # e.g. RandomApply([gray, jitter]): out of stage order
+            state = run.extended(members)
+            if state is None:  # e.g. RandomApply([gray, jitter]): out of stage order
                 run, members = None, None
-        if members is None:
+        if members is None:  # op by op, on the output of the run before it
             x = flush(x, run)
             run = None
-            used[k] = t.make_params(x, ids) if params is None else params[k]
-            x = t.apply_params(x, used[k])
-            continue
         used[k] = t.make_params(x, ids) if params is None else params[k]
-        run.add(k, members)
+        if members is None:
+            x = t.apply_params(x, used[k])
+        else:  # joins the run: its params are drawn from the run's input
+            run.children.append(k)
+            run.state = state
     return flush(x, run), used
