@@ -10,11 +10,12 @@ from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_satur
                     color_jitter, rgb_to_grayscale, solarize)
 from .convert import to_dtype
 from .filters import gaussian_blur, normalize
+from .fused import fused_augment
 from .geometry import hflip, resized_crop
 
 __all__ = [
     "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation", "color_jitter",
-    "gaussian_blur", "hflip", "normalize", "resized_crop", "rgb_to_grayscale", "solarize", "to_dtype",
+    "fused_augment", "gaussian_blur", "hflip", "normalize", "resized_crop", "rgb_to_grayscale", "solarize", "to_dtype",
 ]
 __all__ += ["audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask"]
 
