@@ -31,3 +31,33 @@ def hflip(images: torch.Tensor, apply: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- filters
+
+
+def gaussian_kernel1d(kernel_size: int, sigma: float) -> torch.Tensor:
+    """torchvision's 1-D Gaussian: exp(-0.5 (x / sigma)^2) at x = -(k-1)/2 .. (k-1)/2, sum 1."""
+    x = torch.arange(kernel_size, dtype=torch.float64) - (kernel_size - 1) / 2
+    w = torch.exp(-0.5 * (x / sigma) ** 2)
+    return w / w.sum()
+
+
+def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor) -> torch.Tensor:
+    """Per sample: reflect-pad by k // 2, then the separable Gaussian along W and along H."""
+    import torch.nn.functional as nnf
+
+    B, C, H, W = images.shape
+    r = kernel_size // 2
+    out = torch.empty_like(images)
+    for i in range(B):
+        w = gaussian_kernel1d(kernel_size, float(sigma[i]))
+        x = nnf.pad(images[i : i + 1], (r, r, r, r), mode="reflect")
+        x = sum(w[t] * x[..., :, t : t + W] for t in range(kernel_size))
+        x = sum(w[t] * x[..., t : t + H, :] for t in range(kernel_size))
+        out[i] = x[0]
+    return out
+
+
+def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
+    """(x - mean[c]) / std[c] with x in [0, 1]."""
+    mean = torch.as_tensor(mean, dtype=torch.float64).reshape(1, -1, 1, 1)
+    std = torch.as_tensor(std, dtype=torch.float64).reshape(1, -1, 1, 1)
+    return (images - mean) / std

@@ -5,6 +5,7 @@ broadcasts to every sample) on the images' device, and calls the matching
 ``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
 kernel for CUDA tensors.
 """
+from .filters import gaussian_blur, normalize
 from .geometry import hflip
 
-__all__ = ["hflip"]
+__all__ = ["gaussian_blur", "hflip", "normalize"]

@@ -1,0 +1,161 @@
+"""Triton filter kernels: gaussian_blur and normalize."""
+import torch
+import triton
+import triton.language as tl
+
+from .._checks import check_images, check_out_dtype, check_param, check_range, is_channels_last
+from ._common import empty_output, load_f32, row_block, store_f32, strides
+
+FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+@triton.jit
+def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
+                          s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
+                          KSIZE: tl.constexpr, KPOW2: tl.constexpr, VERTICAL: tl.constexpr,
+                          BLOCK_W: tl.constexpr):
+    """One separable pass of torchvision's Gaussian blur (``gaussian_blur_image``).
+
+    For sample b, with r = KSIZE // 2 and s = sigma[b], the 1-D kernel is
+
+        w[t] = exp(-0.5 * ((t - r) / s)^2) / sum_u exp(-0.5 * ((u - r) / s)^2)
+
+    (torchvision's ``_get_gaussian_kernel1d``: softmax of -(x / s)^2 over
+    x = linspace(-(k-1)/(2 sqrt 2), (k-1)/(2 sqrt 2), k), the same values),
+    computed in registers per program. The horizontal pass (VERTICAL=False) is
+
+        out[b, c, h, w] = sum_t w[t] * in[b, c, h, reflect(w + t - r, W)]
+
+    and the vertical pass the same along h; torch "reflect" padding maps -1 to
+    1 and n to n - 2 (edge not repeated). The launcher runs the horizontal
+    pass into a float32 temporary, then the vertical pass into the output:
+    the 2-D kernel is the outer product w ⊗ w, so this equals torchvision's
+    conv2d up to float32 rounding. One program per (row, block of columns);
+    64-bit offsets.
+    """
+    row = tl.program_id(0).to(tl.int64)
+    b = row // (C * H)
+    c = (row // H) % C
+    h = row % H
+    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
+    mask = w < W
+    s = tl.load(sigma + b).to(tl.float32)
+    r = KSIZE // 2
+    taps = tl.arange(0, KPOW2)
+    d = (taps - r).to(tl.float32) / s
+    inv_norm = 1.0 / tl.sum(tl.where(taps < KSIZE, tl.exp(-0.5 * d * d), 0.0), axis=0)
+    base = src + b * s_b + c * s_c
+    acc = tl.zeros((BLOCK_W,), dtype=tl.float32)
+    for t in range(KSIZE):
+        dt = (t - r) * 1.0 / s
+        wt = tl.exp(-0.5 * dt * dt) * inv_norm
+        if VERTICAL:
+            y = h + (t - r)
+            y = tl.where(y < 0, -y, y)
+            y = tl.where(y > H - 1, 2 * (H - 1) - y, y)
+            offs = y * s_h + w * s_w
+        else:
+            x = w + (t - r)
+            x = tl.where(x < 0, -x, x)
+            x = tl.where(x > W - 1, 2 * (W - 1) - x, x)
+            offs = h * s_h + x * s_w
+        acc += wt * load_f32(base, offs, mask)
+    store_f32(dst + b * d_b + c * d_c + h * d_h, w * d_w, acc, mask)
+
+
+@triton.jit
+def _normalize_kernel(src, dst, mean, std, C, H, W,
+                      s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
+                      BLOCK_W: tl.constexpr):
+    """out[b, c, h, w] = (x - mean[c]) * (1 / std[c]), x = in[b, c, h, w] in [0, 1].
+
+    torchvision's ``normalize`` after ``to_dtype(..., scale=True)`` (uint8 / 255);
+    one fused load-scale-shift-store pass, one program per (row, column block).
+    """
+    row = tl.program_id(0).to(tl.int64)
+    b = row // (C * H)
+    c = (row // H) % C
+    h = row % H
+    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
+    mask = w < W
+    m = tl.load(mean + c).to(tl.float32)
+    inv = 1.0 / tl.load(std + c).to(tl.float32)
+    x = load_f32(src + b * s_b + c * s_c + h * s_h, w * s_w, mask)
+    store_f32(dst + b * d_b + c * d_c + h * d_h, w * d_w, (x - m) * inv, mask)
+
+
+def _check_kernel_size(kernel_size, images):
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int):
+        raise TypeError(f"kernel_size: expected an int, got {type(kernel_size).__name__}")
+    if kernel_size <= 0 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size: expected a positive odd integer, got {kernel_size}")
+    _, _, H, W = images.shape
+    if images.numel() > 0 and (kernel_size // 2 >= H or kernel_size // 2 >= W):
+        raise ValueError(f"kernel_size: {kernel_size} needs kernel_size // 2 < H and < W for "
+                         f"reflect padding, got H = {H}, W = {W}")
+
+
+def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor,
+                  out_dtype: torch.dtype) -> torch.Tensor:
+    check_images(images)
+    _check_kernel_size(kernel_size, images)
+    check_param(sigma, images, "sigma", torch.float32)
+    check_range(sigma, "sigma", low=0.0, low_inclusive=False)
+    check_out_dtype(out_dtype)
+    B, C, H, W = images.shape
+    channels_last = is_channels_last(images)
+    out = empty_output(images.shape, out_dtype, images.device, channels_last)
+    if out.numel() == 0:
+        return out
+    tmp = torch.empty(images.shape, dtype=torch.float32, device=images.device,
+                      memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    block = row_block(W)
+    grid = (B * C * H, triton.cdiv(W, block))
+    meta = dict(KSIZE=kernel_size, KPOW2=triton.next_power_of_2(kernel_size), BLOCK_W=block)
+    _gaussian_blur_kernel[grid](images, tmp, sigma, C, H, W, *strides(images), *strides(tmp),
+                                VERTICAL=False, **meta)
+    _gaussian_blur_kernel[grid](tmp, out, sigma, C, H, W, *strides(tmp), *strides(out),
+                                VERTICAL=True, **meta)
+    return out
+
+
+def _check_channel_param(value, images, name):
+    C = images.shape[1]
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}")
+    if value.dim() != 1 or value.shape[0] != C:
+        raise ValueError(f"{name}: expected shape ({C},), one value per channel, "
+                         f"got {tuple(value.shape)}")
+    if value.dtype != torch.float32:
+        raise TypeError(f"{name}: expected dtype torch.float32, got {value.dtype}")
+    if value.device != images.device:
+        raise ValueError(f"{name}: expected device {images.device} (the images' device), "
+                         f"got {value.device}")
+    if not value.is_contiguous():
+        raise ValueError(f"{name}: expected a contiguous tensor")
+
+
+def check_std_nonzero(std: torch.Tensor):
+    """std must be non-zero; checked on CPU tensors only (no host sync on CUDA)."""
+    if std.device.type == "cpu" and bool((std == 0).any()):
+        raise ValueError(f"std: expected non-zero values, got {std.tolist()}")
+
+
+def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+              out_dtype: torch.dtype) -> torch.Tensor:
+    check_images(images)
+    _check_channel_param(mean, images, "mean")
+    _check_channel_param(std, images, "std")
+    check_std_nonzero(std)
+    if out_dtype not in FLOAT_DTYPES:
+        raise TypeError(f"out_dtype: expected a floating dtype (float32, float16 or bfloat16), "
+                        f"got {out_dtype}")
+    B, C, H, W = images.shape
+    out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
+    if out.numel() == 0:
+        return out
+    block = row_block(W)
+    grid = (B * C * H, triton.cdiv(W, block))
+    _normalize_kernel[grid](images, out, mean, std, C, H, W, *strides(images), *strides(out),
+                            BLOCK_W=block)
+    return out
