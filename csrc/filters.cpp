@@ -125,15 +125,18 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
   for (int64_t b = 0; b < B; ++b) gaussian_weights(k, sig[b], weights.data() + b * k);
 
   // Tasks: (plane, block of output rows). Whole planes when there are enough
-  // of them; otherwise split rows (each block redoes the horizontal pass of
-  // its 2r halo rows).
+  // of them and the plane's float intermediate stays cache-sized (~512 KiB);
+  // otherwise split rows (each block redoes the horizontal pass of its 2r
+  // halo rows, so blocks keep at least max(32, 2r) rows).
   const int64_t planes = B * C;
   const int64_t want = 4 * static_cast<int64_t>(at::get_num_threads());
+  const int64_t min_rows = std::max<int64_t>(2 * r, 32);
   int64_t blocks = 1;
   if (planes < want) {
-    const int64_t max_blocks = std::max<int64_t>(1, H / std::max<int64_t>(2 * r, 32));
-    blocks = std::min((want + planes - 1) / planes, max_blocks);
+    blocks = std::min((want + planes - 1) / planes, std::max<int64_t>(1, H / min_rows));
   }
+  const int64_t cache_rows = std::max(min_rows, (int64_t{1} << 17) / W - 2 * r);
+  blocks = std::max(blocks, (H + cache_rows - 1) / cache_rows);
   const int64_t rows_per_block = (H + blocks - 1) / blocks;
   blocks = (H + rows_per_block - 1) / rows_per_block;
 

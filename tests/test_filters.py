@@ -80,6 +80,15 @@ def test_gaussian_blur_largest_kernel(backend, gen):
     assert_close_to_reference(out, R.gaussian_blur(R.to_unit(x), 7, sigma))
 
 
+@pytest.mark.parametrize("shape,k", [((1, 1, 300, 41), 23), ((1, 2, 70, 2100), 9), ((2, 1, 5, 33), 9)])
+def test_gaussian_blur_row_blocks(shape, k, gen):
+    """The C++ kernel splits planes into row blocks (few planes, or wide rows): same result."""
+    x = random_images(shape, torch.uint8, generator=gen)
+    sigma = _sigmas(shape[0], gen, 1.0, 6.0)
+    out = _blur("cpu", x, k, sigma, torch.float32)
+    assert_close_to_reference(out, R.gaussian_blur(R.to_unit(x), k, sigma))
+
+
 def _torchvision_kernel2d(k, sigma):
     """torchvision's _get_gaussian_kernel2d, written out in float64."""
     lim = (k - 1) / (2.0 * math.sqrt(2.0))

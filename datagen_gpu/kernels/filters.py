@@ -13,7 +13,7 @@ FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
                           s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                           KSIZE: tl.constexpr, KPOW2: tl.constexpr, VERTICAL: tl.constexpr,
-                          BLOCK_W: tl.constexpr):
+                          BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
     """One separable pass of torchvision's Gaussian blur (``gaussian_blur_image``).
 
     For sample b, with r = KSIZE // 2 and s = sigma[b], the 1-D kernel is
@@ -30,22 +30,23 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
     1 and n to n - 2 (edge not repeated). The launcher runs the horizontal
     pass into a float32 temporary, then the vertical pass into the output:
     the 2-D kernel is the outer product w ⊗ w, so this equals torchvision's
-    conv2d up to float32 rounding. One program per (row, block of columns);
-    64-bit offsets.
+    conv2d up to float32 rounding. One program per (plane, BLOCK_H x BLOCK_W
+    tile); 64-bit offsets. Masked lanes past the image may compute
+    out-of-range reflect indices; they are never loaded.
     """
-    row = tl.program_id(0).to(tl.int64)
-    b = row // (C * H)
-    c = (row // H) % C
-    h = row % H
-    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
-    mask = w < W
+    plane = tl.program_id(0).to(tl.int64)
+    b = plane // C
+    c = plane % C
+    h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
+    w = tl.program_id(2).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
+    mask = (h < H)[:, None] & (w < W)[None, :]
     s = tl.load(sigma + b).to(tl.float32)
     r = KSIZE // 2
     taps = tl.arange(0, KPOW2)
     d = (taps - r).to(tl.float32) / s
     inv_norm = 1.0 / tl.sum(tl.where(taps < KSIZE, tl.exp(-0.5 * d * d), 0.0), axis=0)
     base = src + b * s_b + c * s_c
-    acc = tl.zeros((BLOCK_W,), dtype=tl.float32)
+    acc = tl.zeros((BLOCK_H, BLOCK_W), dtype=tl.float32)
     for t in range(KSIZE):
         dt = (t - r) * 1.0 / s
         wt = tl.exp(-0.5 * dt * dt) * inv_norm
@@ -53,35 +54,45 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
             y = h + (t - r)
             y = tl.where(y < 0, -y, y)
             y = tl.where(y > H - 1, 2 * (H - 1) - y, y)
-            offs = y * s_h + w * s_w
+            offs = y[:, None] * s_h + w[None, :] * s_w
         else:
             x = w + (t - r)
             x = tl.where(x < 0, -x, x)
             x = tl.where(x > W - 1, 2 * (W - 1) - x, x)
-            offs = h * s_h + x * s_w
+            offs = h[:, None] * s_h + x[None, :] * s_w
         acc += wt * load_f32(base, offs, mask)
-    store_f32(dst + b * d_b + c * d_c + h * d_h, w * d_w, acc, mask)
+    store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, acc, mask)
 
 
 @triton.jit
 def _normalize_kernel(src, dst, mean, std, C, H, W,
                       s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
-                      BLOCK_W: tl.constexpr):
+                      BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
     """out[b, c, h, w] = (x - mean[c]) * (1 / std[c]), x = in[b, c, h, w] in [0, 1].
 
     torchvision's ``normalize`` after ``to_dtype(..., scale=True)`` (uint8 / 255);
-    one fused load-scale-shift-store pass, one program per (row, column block).
+    one fused load-scale-shift-store pass, one program per (plane, 2-D tile).
     """
-    row = tl.program_id(0).to(tl.int64)
-    b = row // (C * H)
-    c = (row // H) % C
-    h = row % H
-    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
-    mask = w < W
+    plane = tl.program_id(0).to(tl.int64)
+    b = plane // C
+    c = plane % C
+    h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
+    w = tl.program_id(2).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
+    mask = (h < H)[:, None] & (w < W)[None, :]
     m = tl.load(mean + c).to(tl.float32)
     inv = 1.0 / tl.load(std + c).to(tl.float32)
-    x = load_f32(src + b * s_b + c * s_c + h * s_h, w * s_w, mask)
-    store_f32(dst + b * d_b + c * d_c + h * d_h, w * d_w, (x - m) * inv, mask)
+    x = load_f32(src + b * s_b + c * s_c, h[:, None] * s_h + w[None, :] * s_w, mask)
+    store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, (x - m) * inv, mask)
+
+
+def _tiles(B, C, H, W):
+    """(grid, BLOCK_H, BLOCK_W): 2-D tiles of up to 4096 elements, one plane per grid row.
+
+    Large tiles also keep the Triton interpreter (one program at a time) fast.
+    """
+    block_w = row_block(W, 256)
+    block_h = max(1, min(triton.next_power_of_2(H), 4096 // block_w))
+    return (B * C, triton.cdiv(H, block_h), triton.cdiv(W, block_w)), block_h, block_w
 
 
 def _check_kernel_size(kernel_size, images):
@@ -109,9 +120,9 @@ def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor,
         return out
     tmp = torch.empty(images.shape, dtype=torch.float32, device=images.device,
                       memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    block = row_block(W)
-    grid = (B * C * H, triton.cdiv(W, block))
-    meta = dict(KSIZE=kernel_size, KPOW2=triton.next_power_of_2(kernel_size), BLOCK_W=block)
+    grid, block_h, block_w = _tiles(B, C, H, W)
+    meta = dict(KSIZE=kernel_size, KPOW2=triton.next_power_of_2(kernel_size),
+                BLOCK_H=block_h, BLOCK_W=block_w)
     _gaussian_blur_kernel[grid](images, tmp, sigma, C, H, W, *strides(images), *strides(tmp),
                                 VERTICAL=False, **meta)
     _gaussian_blur_kernel[grid](tmp, out, sigma, C, H, W, *strides(tmp), *strides(out),
@@ -154,8 +165,7 @@ def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
     out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
     if out.numel() == 0:
         return out
-    block = row_block(W)
-    grid = (B * C * H, triton.cdiv(W, block))
+    grid, block_h, block_w = _tiles(B, C, H, W)
     _normalize_kernel[grid](images, out, mean, std, C, H, W, *strides(images), *strides(out),
-                            BLOCK_W=block)
+                            BLOCK_H=block_h, BLOCK_W=block_w)
     return out
