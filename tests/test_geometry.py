@@ -1,4 +1,4 @@
-"""hflip and resized_crop against the float64 reference, on every backend."""
+"""hflip against the float64 reference, on every backend (resized_crop: test_resized_crop.py)."""
 import pytest
 import torch
 

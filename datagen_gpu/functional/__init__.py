@@ -6,6 +6,6 @@ broadcasts to every sample) on the images' device, and calls the matching
 kernel for CUDA tensors.
 """
 from .filters import gaussian_blur, normalize
-from .geometry import hflip
+from .geometry import hflip, resized_crop
 
-__all__ = ["gaussian_blur", "hflip", "normalize"]
+__all__ = ["gaussian_blur", "hflip", "normalize", "resized_crop"]

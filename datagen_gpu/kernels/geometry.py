@@ -1,9 +1,10 @@
-"""Triton geometry kernels: hflip (and resized_crop)."""
+"""Triton geometry kernels: hflip and resized_crop."""
 import torch
 import triton
 import triton.language as tl
 
-from .._checks import check_images, check_out_dtype, check_param, is_channels_last
+from .._checks import (IMAGE_DTYPES, check_images, check_out_dtype, check_param, check_range,
+                       is_channels_last)
 from ._common import empty_output, load_f32, row_block, store_f32, strides
 
 
@@ -39,4 +40,174 @@ def hflip(images: torch.Tensor, apply: torch.Tensor, out_dtype: torch.dtype) -> 
     grid = (B * C * H, triton.cdiv(W, block))
     _hflip_kernel[grid](images, out, apply, C, H, W, *strides(images), *strides(out),
                         BLOCK_W=block)
+    return out
+
+
+@triton.jit
+def _axis_taps(pos, length, o, in_size, out_size, ANTIALIAS: tl.constexpr):
+    """Taps of output indices ``o`` along one axis (float64 positions; csrc/resample.h).
+
+    Returns (first in-image tap, tap count, offset of the first tap from the
+    filter center, 1 / support, normalization), the last three as float32.
+    """
+    scale = length / out_size
+    lo = tl.floor(pos)
+    hi = tl.ceil(pos + length)
+    pix = o.to(tl.float64) + 0.5
+    if ANTIALIAS:
+        support = tl.maximum(scale, 1.0)
+        center = pos + scale * pix
+        first = tl.maximum(tl.floor(center - support + 0.5), lo)
+        last = tl.minimum(tl.floor(center + support + 0.5), hi)
+        # closed-form sum of the tent weights over [first, last)
+        n = tl.maximum(last - first, 0.0)
+        e = first + 0.5 - center
+        neg = tl.minimum(tl.maximum(tl.ceil(-e), 0.0), n)
+        total = n - ((n - 2.0 * neg) * e + 0.5 * n * (n - 1.0) - neg * (neg - 1.0)) / support
+        norm = tl.where(total > 0.0, 1.0 / tl.where(total > 0.0, total, 1.0), 0.0)
+    else:
+        support = scale * 0.0 + 1.0
+        src = tl.minimum(tl.maximum(pos + scale * pix - 0.5, lo), hi - 1.0)
+        center = src + 0.5
+        first = tl.floor(src)
+        last = tl.minimum(first + 2.0, hi)
+        norm = center * 0.0 + 1.0
+    size = in_size.to(tl.float64)
+    a = tl.minimum(tl.maximum(first, 0.0), size)
+    b = tl.minimum(tl.maximum(last, 0.0), size)
+    count = tl.maximum(b - a, 0.0).to(tl.int32)
+    offset = (a + 0.5 - center).to(tl.float32)
+    return a.to(tl.int64), count, offset, (1.0 / support).to(tl.float32), norm.to(tl.float32)
+
+
+@triton.jit
+def _box_coord(boxes, i, IS_LENGTH: tl.constexpr):
+    """boxes[i] as float64, made finite and clamped to +-2^40 (lengths > 0) for index safety."""
+    v = tl.load(boxes + i).to(tl.float64)
+    if IS_LENGTH:
+        v = tl.where(v > 0.0, v, 1e-30)  # also maps NaN
+    else:
+        v = tl.where(v == v, v, 0.0)
+    return tl.minimum(tl.maximum(v, -1099511627776.0), 1099511627776.0)
+
+
+@triton.jit
+def _resized_crop_kernel(src, meta, boxes, flip, dst, C, out_h, out_w, tiles_w, tiles,
+                         d_b, d_c, d_h, d_w,
+                         ANTIALIAS: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
+    """out[b, c, oy, ox] = sum_y sum_x wy[oy, y] * wx[ox', x] * in_b[c, y, x].
+
+    ``ox' = out_w - 1 - ox`` where ``flip[b]``. The weights are those of
+    torchvision's resize of the crop (ATen ``_upsample_bilinear2d_aa``'s triangle
+    filter with support max(scale, 1) when ANTIALIAS, else bilinear with
+    align_corners=False), pixels outside the image being zeros; the exact
+    definition, extended to fractional boxes, is in functional.resized_crop.
+
+    One program per (sample * channel, output tile); sample b's image starts at
+    element meta[b, 0] of ``src`` with size meta[b, 1:3] and strides meta[b, 3:6]
+    (a ragged batch is one launch). The tap loops run to the largest tap count
+    in the tile; weights are computed in registers; every index is clamped into
+    the image, so any box is memory-safe. 64-bit offsets.
+    """
+    pid = tl.program_id(0).to(tl.int64)
+    bc = pid // tiles
+    tile = pid % tiles
+    b = bc // C
+    c = bc % C
+    row = meta + b * 6
+    H = tl.load(row + 1)
+    W = tl.load(row + 2)
+    base = src + tl.load(row) + c * tl.load(row + 3)
+    s_h = tl.load(row + 4)
+    s_w = tl.load(row + 5)
+    top = _box_coord(boxes, b * 4, False)
+    left = _box_coord(boxes, b * 4 + 1, False)
+    height = _box_coord(boxes, b * 4 + 2, True)
+    width = _box_coord(boxes, b * 4 + 3, True)
+
+    oy = (tile // tiles_w) * BLOCK_H + tl.arange(0, BLOCK_H)
+    ox = (tile % tiles_w) * BLOCK_W + tl.arange(0, BLOCK_W)
+    in_h = oy < out_h
+    in_w = ox < out_w
+    ox_src = tl.where(tl.load(flip + b), out_w - 1 - ox, ox)
+    y0, ny, ey, inv_y, norm_y = _axis_taps(top, height, oy, H, out_h, ANTIALIAS)
+    x0, nx, ex, inv_x, norm_x = _axis_taps(left, width, ox_src, W, out_w, ANTIALIAS)
+    ny = tl.where(in_h, ny, 0)
+    nx = tl.where(in_w, nx, 0)
+    mask = in_h[:, None] & in_w[None, :]
+
+    acc = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+    for ky in range(0, tl.max(ny, axis=0)):
+        wy = tl.maximum(1.0 - tl.abs(ey + ky) * inv_y, 0.0) * norm_y
+        wy = tl.where(ky < ny, wy, 0.0)
+        y = tl.minimum(y0 + ky, H - 1)
+        row_acc = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+        for kx in range(0, tl.max(nx, axis=0)):
+            wx = tl.maximum(1.0 - tl.abs(ex + kx) * inv_x, 0.0) * norm_x
+            wx = tl.where(kx < nx, wx, 0.0)
+            x = tl.minimum(x0 + kx, W - 1)
+            v = load_f32(base, y[:, None] * s_h + x[None, :] * s_w, mask)
+            row_acc += wx[None, :] * v
+        acc += wy[:, None] * row_acc
+    store_f32(dst + b * d_b + c * d_c, oy[:, None] * d_h + ox[None, :] * d_w, acc, mask)
+
+
+def _check_meta(src, src_meta, channels):
+    if src_meta.dim() != 2 or src_meta.shape[1] != 6:
+        raise ValueError(f"src_meta: expected shape (B, 6), got {tuple(src_meta.shape)}")
+    if src_meta.dtype != torch.int64:
+        raise TypeError(f"src_meta: expected int64, got {src_meta.dtype}")
+    if src_meta.device != src.device or not src_meta.is_contiguous():
+        raise ValueError("src_meta: expected a contiguous tensor on the images' device")
+    if src.device.type != "cpu" or src_meta.shape[0] == 0 or channels == 0:
+        return  # CUDA: trusted (built by functional.resized_crop); no host sync
+    m = src_meta
+    if bool(((m[:, 0] < 0) | (m[:, 1] < 1) | (m[:, 2] < 1) | (m[:, 3:] < 0).any(1)).any()):
+        raise ValueError("src_meta: rows must have offset >= 0, H >= 1, W >= 1 and strides >= 0")
+    last = m[:, 0] + (channels - 1) * m[:, 3] + (m[:, 1] - 1) * m[:, 4] + (m[:, 2] - 1) * m[:, 5]
+    extent = src.untyped_storage().nbytes() // src.element_size() - src.storage_offset()
+    if bool((last >= extent).any()):
+        raise ValueError("src_meta: a row addresses elements outside src")
+
+
+def resized_crop(src, src_meta, channels, boxes, flip, out_h, out_w, antialias, out_dtype,
+                 channels_last):
+    """Launcher of torch.ops.datagen_gpu.resized_crop (same arguments and checks as the C++ op)."""
+    if src.dtype not in IMAGE_DTYPES:
+        raise TypeError(f"images: expected uint8, float16, bfloat16 or float32, got {src.dtype}")
+    if channels < 0:
+        raise ValueError(f"channels: expected >= 0, got {channels}")
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"size: expected positive (h, w), got ({out_h}, {out_w})")
+    check_out_dtype(out_dtype)
+    _check_meta(src, src_meta, channels)
+    batch = src_meta.shape[0]
+    if boxes.dim() != 2 or tuple(boxes.shape) != (batch, 4):
+        raise ValueError(f"boxes: expected shape ({batch}, 4), got {tuple(boxes.shape)}")
+    if boxes.dtype != torch.float32:
+        raise TypeError(f"boxes: expected float32, got {boxes.dtype}")
+    if boxes.device != src.device or not boxes.is_contiguous():
+        raise ValueError(f"boxes: expected a contiguous tensor on {src.device} (the images' device)")
+    if boxes.device.type == "cpu" and batch > 0:
+        if not bool(torch.isfinite(boxes).all()):
+            raise ValueError("boxes: expected finite values")
+        check_range(boxes[:, 2:], "boxes", low=0, low_inclusive=False, what="height and width")
+    check_param(flip, src_meta, "flip", torch.bool)
+    return _launch_resized_crop(src, src_meta, channels, boxes, flip, out_h, out_w, antialias,
+                                out_dtype, channels_last)
+
+
+def _launch_resized_crop(src, src_meta, channels, boxes, flip, out_h, out_w, antialias, out_dtype,
+                         channels_last):
+    """The launch without argument checks (tests use it to feed non-finite boxes)."""
+    batch = src_meta.shape[0]
+    out = empty_output((batch, channels, out_h, out_w), out_dtype, src.device, channels_last)
+    if out.numel() == 0:
+        return out
+    block_h, block_w = 16, 32
+    tiles_w = triton.cdiv(out_w, block_w)
+    tiles = triton.cdiv(out_h, block_h) * tiles_w
+    _resized_crop_kernel[(batch * channels * tiles,)](
+        src, src_meta, boxes, flip, out, channels, out_h, out_w, tiles_w, tiles, *strides(out),
+        ANTIALIAS=bool(antialias), BLOCK_H=block_h, BLOCK_W=block_w)
     return out
