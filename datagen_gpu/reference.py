@@ -82,6 +82,141 @@ def resized_crop(images, boxes, size, flip=None, antialias=True) -> torch.Tensor
 
 # --------------------------------------------------------------------------- color
 
+# torchvision.transforms.v2.functional._color; images are float64 in [0, 1].
+# ``quantized=True`` says the images are uint8 levels: torchvision then floors
+# the grayscale used by contrast / saturation / rgb_to_grayscale to a level.
+
+GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
+BRIGHTNESS, CONTRAST, SATURATION, HUE = 0, 1, 2, 3
+
+
+def _gray(img: torch.Tensor, quantized: bool = False) -> torch.Tensor:
+    """(3, H, W) -> (H, W) luma; quantized: floor of the exact decimal-weighted level."""
+    if quantized:
+        levels = torch.round(img * 255.0).to(torch.int64)
+        s = 2989 * levels[0] + 5870 * levels[1] + 1140 * levels[2]
+        return torch.div(s, 10000, rounding_mode="floor").to(torch.float64) / 255.0
+    wr, wg, wb = GRAY_WEIGHTS
+    return wr * img[0] + wg * img[1] + wb * img[2]
+
+
+def _blend(img: torch.Tensor, other, ratio: float) -> torch.Tensor:
+    return (ratio * img + (1.0 - ratio) * other).clamp(0.0, 1.0)
+
+
+def _brightness_one(img, f):
+    return (f * img).clamp(0.0, 1.0)
+
+
+def _contrast_one(img, f, quantized=False):
+    gray = _gray(img, quantized) if img.shape[0] == 3 else img[0]
+    return _blend(img, gray.mean(), f)
+
+
+def _saturation_one(img, f, quantized=False):
+    return _blend(img, _gray(img, quantized), f)
+
+
+def _rgb_to_hsv(img):
+    r, g, b = img
+    maxc, minc = img.max(dim=0).values, img.min(dim=0).values
+    delta = maxc - minc
+    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, 1.0), 0.0)
+    d = torch.where(delta > 0, delta, 1.0)
+    h = torch.where(maxc == r, (g - b) / d,
+                    torch.where(maxc == g, 2.0 + (b - r) / d, 4.0 + (r - g) / d))
+    h = torch.where(delta > 0, torch.remainder(h / 6.0, 1.0), 0.0)
+    return h, s, maxc
+
+
+def _hsv_to_rgb(h, s, v):
+    h6 = h * 6.0
+    i = torch.floor(h6)
+    f = h6 - i
+    i = i.to(torch.int64) % 6
+    p = (v * (1.0 - s)).clamp(0.0, 1.0)
+    q = (v * (1.0 - s * f)).clamp(0.0, 1.0)
+    t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0)
+    table = {"r": (v, q, p, p, t, v), "g": (t, v, v, q, p, p), "b": (p, p, t, v, v, q)}
+    out = []
+    for key in ("r", "g", "b"):
+        chan = torch.zeros_like(v)
+        for k, val in enumerate(table[key]):
+            chan = torch.where(i == k, val, chan)
+        out.append(chan)
+    return torch.stack(out)
+
+
+def _hue_one(img, f):
+    h, s, v = _rgb_to_hsv(img)
+    return _hsv_to_rgb(torch.remainder(h + f, 1.0), s, v)
+
+
+def adjust_brightness(images, factor):
+    return torch.stack([_brightness_one(x, float(f)) for x, f in zip(images, factor)])
+
+
+def adjust_contrast(images, factor, quantized=False):
+    return torch.stack([_contrast_one(x, float(f), quantized) for x, f in zip(images, factor)])
+
+
+def adjust_saturation(images, factor, quantized=False):
+    return torch.stack([_saturation_one(x, float(f), quantized) for x, f in zip(images, factor)])
+
+
+def adjust_hue(images, factor):
+    return torch.stack([_hue_one(x, float(f)) for x, f in zip(images, factor)])
+
+
+def color_jitter(images, brightness, contrast, saturation, hue, order, quantized=False):
+    """Per sample, the four adjustments in the order ``order[i]``; identity factors
+    (1, 1, 1, 0) are skipped. Only the first applied step sees uint8 levels, so only
+    it floors the grayscale when ``quantized``."""
+    out = []
+    for i, x in enumerate(images):
+        applied = False
+        for op in order[i].tolist():
+            f = float((brightness, contrast, saturation, hue)[op][i])
+            if f == (0.0 if op == HUE else 1.0):
+                continue
+            q = quantized and not applied
+            if op == BRIGHTNESS:
+                x = _brightness_one(x, f)
+            elif op == CONTRAST:
+                x = _contrast_one(x, f, q)
+            elif op == SATURATION:
+                x = _saturation_one(x, f, q)
+            else:
+                x = _hue_one(x, f)
+            applied = True
+        out.append(x)
+    return torch.stack(out)
+
+
+def rgb_to_grayscale(images, apply, quantized=False):
+    out = images.clone()
+    for i in range(images.shape[0]):
+        if bool(apply[i]):
+            out[i] = _gray(images[i], quantized).expand(3, -1, -1)
+    return out
+
+
+def solarize(images, threshold, apply, input_dtype=torch.float32):
+    """``threshold`` in the input dtype's range (0..255 for uint8), compared as
+    torchvision compares: uint8 levels against the float threshold, floats
+    against the threshold rounded to their dtype."""
+    out = images.clone()
+    for i in range(images.shape[0]):
+        if not bool(apply[i]):
+            continue
+        t = float(threshold[i])
+        if input_dtype == torch.uint8:
+            hit = torch.round(images[i] * 255.0) >= t
+        else:
+            hit = images[i] >= torch.tensor(t, dtype=input_dtype).item()
+        out[i] = torch.where(hit, 1.0 - images[i], images[i])
+    return out
+
 
 # --------------------------------------------------------------------------- filters
 

@@ -1,0 +1,375 @@
+// Color CPU kernels: color_jitter_cpu (the one fused kernel behind
+// adjust_brightness / adjust_contrast / adjust_saturation / adjust_hue /
+// color_jitter / rgb_to_grayscale) and solarize_cpu.
+//
+// Fused jitter: each sample has a plan, the list of its non-identity steps in
+// its own order (brightness 0, contrast 1, saturation 2, hue 3). Work items
+// are (sample, block of rows); a row is loaded into planar float buffers, the
+// steps run on the whole row (color_math.h), the row is stored once.
+// Contrast needs the mean grayscale of the image as it is when contrast runs:
+// a first pass applies the steps before contrast in registers and writes one
+// partial sum per (sample, row block); the partials are added in a fixed
+// order, so the result does not depend on the number of threads.
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "color_math.h"
+#include "common.h"
+
+namespace datagen_gpu {
+namespace {
+
+enum Op : int64_t { kBrightness = 0, kContrast = 1, kSaturation = 2, kHue = 3 };
+
+struct Step {
+  int64_t op;
+  float factor;    // hue: shift in sextants, in [0, 6)
+  bool quantized;  // uint8 input and first applied step: floor the grayscale
+};
+
+struct Plan {
+  int n = 0;
+  Step steps[4];
+  int contrast = -1;  // index of the contrast step, -1 when none
+};
+
+// Per-sample factors; a null pointer means "identity for every sample".
+struct Factors {
+  const float* brightness = nullptr;
+  const float* contrast = nullptr;
+  const float* saturation = nullptr;
+  const float* hue = nullptr;
+  const int64_t* order = nullptr;  // (B, 4); null: 0, 1, 2, 3
+};
+
+Plan make_plan(const Factors& f, int64_t b, bool uint8_input) {
+  Plan plan;
+  for (int64_t k = 0; k < 4; ++k) {
+    const int64_t op = f.order ? f.order[b * 4 + k] : k;
+    float value = 0.0f;
+    bool identity = true;
+    if (op == kBrightness && f.brightness) {
+      value = f.brightness[b];
+      identity = value == 1.0f;
+    } else if (op == kContrast && f.contrast) {
+      value = f.contrast[b];
+      identity = value == 1.0f;
+    } else if (op == kSaturation && f.saturation) {
+      value = f.saturation[b];
+      identity = value == 1.0f;
+    } else if (op == kHue && f.hue) {
+      const float h = f.hue[b];
+      identity = h == 0.0f;
+      value = 6.0f * (h - std::floor(h));
+      value = value >= 6.0f ? 0.0f : value;
+    }
+    if (identity) continue;
+    if (op == kContrast) plan.contrast = plan.n;
+    plan.steps[plan.n] = Step{op, value, uint8_input && plan.n == 0};
+    ++plan.n;
+  }
+  return plan;
+}
+
+// Planar row buffers of one thread: C planes of W floats plus a gray row.
+struct Rows {
+  int64_t C, W;
+  std::vector<float> data;
+  Rows(int64_t C_, int64_t W_) : C(C_), W(W_), data((C_ + 1) * W_) {}
+  float* plane(int64_t c) { return data.data() + c * W; }
+  float* gray() { return data.data() + C * W; }
+};
+
+void load_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
+  for (int64_t c = 0; c < v.C; ++c) load_row(v, v.offset(b, c, h, 0), v.sW, v.W, rows.plane(c));
+}
+
+void store_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
+  for (int64_t c = 0; c < v.C; ++c) store_row(v, v.offset(b, c, h, 0), v.sW, v.W, rows.plane(c));
+}
+
+// The grayscale of the row: weighted for RGB, the channel itself for C == 1.
+const float* gray_of(Rows& rows, bool quantized) {
+  if (rows.C != 3) return rows.plane(0);
+  color::gray_row(rows.plane(0), rows.plane(1), rows.plane(2), rows.W, quantized, rows.gray());
+  return rows.gray();
+}
+
+// Runs steps [0, end) of the plan on the loaded row.
+void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
+  const int64_t n = rows.W;
+  for (int k = 0; k < end; ++k) {
+    const Step& s = plan.steps[k];
+    switch (s.op) {
+      case kBrightness:
+        for (int64_t c = 0; c < rows.C; ++c) color::brightness_row(rows.plane(c), n, s.factor);
+        break;
+      case kContrast:
+        for (int64_t c = 0; c < rows.C; ++c) color::blend_scalar_row(rows.plane(c), n, s.factor, mean);
+        break;
+      case kSaturation: {
+        const float* gray = gray_of(rows, s.quantized);
+        for (int64_t c = 0; c < 3; ++c) color::blend_row(rows.plane(c), gray, n, s.factor);
+        break;
+      }
+      case kHue:
+        color::hue_row(rows.plane(0), rows.plane(1), rows.plane(2), n, s.factor);
+        break;
+    }
+  }
+}
+
+// Rows per work item: about 16K pixels, at least one row.
+int64_t rows_per_block(const ImageView& v) {
+  return std::max<int64_t>(1, std::min<int64_t>(v.H, 16384 / std::max<int64_t>(v.W, 1)));
+}
+
+// Mean grayscale, per sample, of the image as contrast sees it.
+std::vector<float> contrast_means(const ImageView& src, const std::vector<Plan>& plans) {
+  std::vector<float> means(src.B, 0.0f);
+  const int64_t rb = rows_per_block(src);
+  const int64_t nblk = (src.H + rb - 1) / rb;
+  std::vector<double> partial(src.B * nblk, 0.0);
+  at::parallel_for(0, src.B * nblk, 1, [&](int64_t begin, int64_t end) {
+    Rows rows(src.C, src.W);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t b = item / nblk;
+      const Plan& plan = plans[b];
+      if (plan.contrast < 0) continue;
+      const Step& cs = plan.steps[plan.contrast];
+      double acc = 0.0;
+      const int64_t h1 = std::min(src.H, (item % nblk + 1) * rb);
+      for (int64_t h = (item % nblk) * rb; h < h1; ++h) {
+        load_pixels(src, b, h, rows);
+        apply_steps(plan, plan.contrast, 0.0f, rows);
+        acc += color::sum_row(gray_of(rows, cs.quantized), src.W);
+      }
+      partial[item] = acc;
+    }
+  });
+  const double npix = static_cast<double>(src.H) * static_cast<double>(src.W);
+  for (int64_t b = 0; b < src.B; ++b) {
+    double s = 0.0;
+    for (int64_t k = 0; k < nblk; ++k) s += partial[b * nblk + k];
+    means[b] = static_cast<float>(s / npix);
+  }
+  return means;
+}
+
+at::Tensor jitter_core(const at::Tensor& images, const Factors& f, at::ScalarType out_dtype) {
+  at::Tensor out = new_output_like(images, out_dtype);
+  if (out.numel() == 0) return out;
+  const ImageView src = image_view(images);
+  const ImageView dst = image_view(out);
+  const bool uint8_input = images.scalar_type() == at::kByte;
+  std::vector<Plan> plans(src.B);
+  bool any_contrast = false;
+  for (int64_t b = 0; b < src.B; ++b) {
+    plans[b] = make_plan(f, b, uint8_input);
+    any_contrast = any_contrast || plans[b].contrast >= 0;
+  }
+  std::vector<float> means = any_contrast ? contrast_means(src, plans)
+                                          : std::vector<float>(src.B, 0.0f);
+  const int64_t rb = rows_per_block(src);
+  const int64_t nblk = (src.H + rb - 1) / rb;
+  at::parallel_for(0, src.B * nblk, 1, [&](int64_t begin, int64_t end) {
+    Rows rows(src.C, src.W);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t b = item / nblk;
+      const int64_t h1 = std::min(src.H, (item % nblk + 1) * rb);
+      for (int64_t h = (item % nblk) * rb; h < h1; ++h) {
+        load_pixels(src, b, h, rows);
+        apply_steps(plans[b], plans[b].n, means[b], rows);
+        store_pixels(dst, b, h, rows);
+      }
+    }
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- argument checks
+
+void check_factor(const at::Tensor& p, const at::Tensor& images, const char* name,
+                  float low, float high) {
+  check_param(p, images, name, at::kFloat);
+  const float* v = p.const_data_ptr<float>();
+  for (int64_t i = 0; i < p.numel(); ++i) {
+    TORCH_CHECK_VALUE(v[i] >= low && v[i] <= high, name, ": expected values in [", low, ", ",
+                      high, "], got ", v[i]);
+  }
+}
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+void check_rgb(const at::Tensor& images) { check_images(images, "images", 3); }
+
+void check_contrast_channels(const at::Tensor& images) {
+  check_images(images, "images");
+  TORCH_CHECK_VALUE(images.size(1) == 1 || images.size(1) == 3,
+                    "images: adjust_contrast expects 1 or 3 channels, got ", images.size(1));
+}
+
+void check_order(const at::Tensor& order, const at::Tensor& images) {
+  TORCH_CHECK_VALUE(order.dim() == 2 && order.size(0) == images.size(0) && order.size(1) == 4,
+                    "order: expected shape (", images.size(0), ", 4), got ", order.sizes());
+  TORCH_CHECK_TYPE(order.scalar_type() == at::kLong, "order: expected dtype int64, got ",
+                   order.scalar_type());
+  TORCH_CHECK_VALUE(order.device() == images.device(), "order: expected device ",
+                    images.device(), " (the images' device), got ", order.device());
+  TORCH_CHECK_VALUE(order.is_contiguous(), "order: expected a contiguous tensor");
+  const int64_t* o = order.const_data_ptr<int64_t>();
+  for (int64_t b = 0; b < order.size(0); ++b) {
+    int seen = 0;
+    for (int64_t k = 0; k < 4; ++k) {
+      const int64_t v = o[b * 4 + k];
+      TORCH_CHECK_VALUE(v >= 0 && v < 4, "order: expected a permutation of 0, 1, 2, 3 per "
+                        "sample, got ", v, " in row ", b);
+      seen |= 1 << v;
+    }
+    TORCH_CHECK_VALUE(seen == 15, "order: row ", b, " is not a permutation of 0, 1, 2, 3");
+  }
+}
+
+// ---------------------------------------------------------------- ops
+
+at::Tensor adjust_brightness_cpu(const at::Tensor& images, const at::Tensor& factor,
+                                 at::ScalarType out_dtype) {
+  check_images(images, "images");
+  check_factor(factor, images, "factor", 0.0f, kInf);
+  check_out_dtype(out_dtype, "out_dtype");
+  Factors f;
+  f.brightness = factor.const_data_ptr<float>();
+  return jitter_core(images, f, out_dtype);
+}
+
+at::Tensor adjust_contrast_cpu(const at::Tensor& images, const at::Tensor& factor,
+                               at::ScalarType out_dtype) {
+  check_contrast_channels(images);
+  check_factor(factor, images, "factor", 0.0f, kInf);
+  check_out_dtype(out_dtype, "out_dtype");
+  Factors f;
+  f.contrast = factor.const_data_ptr<float>();
+  return jitter_core(images, f, out_dtype);
+}
+
+at::Tensor adjust_saturation_cpu(const at::Tensor& images, const at::Tensor& factor,
+                                 at::ScalarType out_dtype) {
+  check_rgb(images);
+  check_factor(factor, images, "factor", 0.0f, kInf);
+  check_out_dtype(out_dtype, "out_dtype");
+  Factors f;
+  f.saturation = factor.const_data_ptr<float>();
+  return jitter_core(images, f, out_dtype);
+}
+
+at::Tensor adjust_hue_cpu(const at::Tensor& images, const at::Tensor& factor,
+                          at::ScalarType out_dtype) {
+  check_rgb(images);
+  check_factor(factor, images, "factor", -0.5f, 0.5f);
+  check_out_dtype(out_dtype, "out_dtype");
+  Factors f;
+  f.hue = factor.const_data_ptr<float>();
+  return jitter_core(images, f, out_dtype);
+}
+
+at::Tensor color_jitter_cpu(const at::Tensor& images, const at::Tensor& brightness,
+                            const at::Tensor& contrast, const at::Tensor& saturation,
+                            const at::Tensor& hue, const at::Tensor& order,
+                            at::ScalarType out_dtype) {
+  check_rgb(images);
+  check_factor(brightness, images, "brightness", 0.0f, kInf);
+  check_factor(contrast, images, "contrast", 0.0f, kInf);
+  check_factor(saturation, images, "saturation", 0.0f, kInf);
+  check_factor(hue, images, "hue", -0.5f, 0.5f);
+  check_order(order, images);
+  check_out_dtype(out_dtype, "out_dtype");
+  Factors f;
+  f.brightness = brightness.const_data_ptr<float>();
+  f.contrast = contrast.const_data_ptr<float>();
+  f.saturation = saturation.const_data_ptr<float>();
+  f.hue = hue.const_data_ptr<float>();
+  f.order = order.const_data_ptr<int64_t>();
+  return jitter_core(images, f, out_dtype);
+}
+
+// Grayscale is saturation 0 (blend with weight 1 on the grayscale); for uint8
+// the floored grayscale is exactly torchvision's truncating cast.
+at::Tensor rgb_to_grayscale_cpu(const at::Tensor& images, const at::Tensor& apply,
+                                at::ScalarType out_dtype) {
+  check_rgb(images);
+  check_param(apply, images, "apply", at::kBool);
+  check_out_dtype(out_dtype, "out_dtype");
+  const int64_t B = images.size(0);
+  std::vector<float> sat(B);
+  const bool* a = apply.const_data_ptr<bool>();
+  for (int64_t b = 0; b < B; ++b) sat[b] = a[b] ? 0.0f : 1.0f;
+  Factors f;
+  f.saturation = sat.data();
+  return jitter_core(images, f, out_dtype);
+}
+
+// out = 1 - x where apply[b] and x >= threshold[b] (threshold in the input's
+// value range, compared as torchvision compares: uint8 levels against the
+// float threshold, floats against the threshold rounded to their dtype).
+at::Tensor solarize_cpu(const at::Tensor& images, const at::Tensor& threshold,
+                        const at::Tensor& apply, at::ScalarType out_dtype) {
+  check_images(images, "images");
+  check_param(threshold, images, "threshold", at::kFloat);
+  check_param(apply, images, "apply", at::kBool);
+  check_out_dtype(out_dtype, "out_dtype");
+  const float max_value = images.scalar_type() == at::kByte ? 255.0f : 1.0f;
+  check_factor(threshold, images, "threshold", -kInf, max_value);
+  at::Tensor out = new_output_like(images, out_dtype);
+  if (out.numel() == 0) return out;
+  const ImageView src = image_view(images);
+  const ImageView dst = image_view(out);
+  const float* t = threshold.const_data_ptr<float>();
+  const bool* a = apply.const_data_ptr<bool>();
+  std::vector<float> thr(src.B);
+  for (int64_t b = 0; b < src.B; ++b) {
+    float v = t[b];
+    switch (src.dtype) {
+      case at::kByte: {  // level >= t  <=>  level >= ceil(t)
+        const float k = std::ceil(v);
+        v = k > 255.0f ? 2.0f : k * (1.0f / 255.0f);
+        break;
+      }
+      case at::kHalf: v = static_cast<float>(c10::Half(v)); break;
+      case at::kBFloat16: v = static_cast<float>(c10::BFloat16(v)); break;
+      default: break;
+    }
+    thr[b] = a[b] ? v : kInf;
+  }
+  const int64_t rows = src.B * src.C * src.H;
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    std::vector<float> buf(src.W);
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / (src.C * src.H);
+      const int64_t c = (r / src.H) % src.C;
+      const int64_t h = r % src.H;
+      load_row(src, src.offset(b, c, h, 0), src.sW, src.W, buf.data());
+      color::solarize_row(buf.data(), src.W, thr[b]);
+      store_row(dst, dst.offset(b, c, h, 0), dst.sW, dst.W, buf.data());
+    }
+  });
+  return out;
+}
+
+}  // namespace
+}  // namespace datagen_gpu
+
+TORCH_LIBRARY_IMPL(datagen_gpu, CPU, m) {
+  m.impl("adjust_brightness", &datagen_gpu::adjust_brightness_cpu);
+  m.impl("adjust_contrast", &datagen_gpu::adjust_contrast_cpu);
+  m.impl("adjust_saturation", &datagen_gpu::adjust_saturation_cpu);
+  m.impl("adjust_hue", &datagen_gpu::adjust_hue_cpu);
+  m.impl("color_jitter", &datagen_gpu::color_jitter_cpu);
+  m.impl("rgb_to_grayscale", &datagen_gpu::rgb_to_grayscale_cpu);
+  m.impl("solarize", &datagen_gpu::solarize_cpu);
+}

@@ -1,0 +1,351 @@
+"""Triton color kernels: the fused color jitter (behind adjust_brightness,
+adjust_contrast, adjust_saturation, adjust_hue, color_jitter and
+rgb_to_grayscale), its contrast-mean partial sums, and solarize.
+
+Formulas (torchvision.transforms.v2.functional._color, on float32 in [0, 1]):
+
+- brightness  ``clamp(f x, 0, 1)``
+- contrast    ``clamp(f x + (1 - f) mean(gray), 0, 1)``  (``_blend``)
+- saturation  ``clamp(f x + (1 - f) gray, 0, 1)``
+- hue         HSV rotation by ``f`` turns (``_rgb_to_hsv`` / ``_hsv_to_rgb``),
+  computed without the HSV intermediate, see ``_hue``
+- gray        ``0.2989 r + 0.587 g + 0.114 b``; on uint8 input, in the first
+  applied step only, floored to a uint8 level exactly as torchvision floors it.
+- solarize    ``1 - x where x >= threshold``
+
+Steps whose factor is the identity (1, 1, 1, 0) are skipped. The C++ kernels
+(csrc/color.cpp, csrc/color_math.h) compute the same formulas.
+"""
+import torch
+import triton
+import triton.language as tl
+
+from .._checks import check_images, check_out_dtype, check_param, is_channels_last
+from .._color_checks import (check_contrast_images, check_factor, check_order, check_rgb,
+                             check_threshold)
+from ._common import empty_output, load_f32, store_f32, strides
+
+BLOCK = 1024  # pixels per program
+
+
+@triton.jit
+def _clamp01(x):
+    return tl.minimum(tl.maximum(x, 0.0), 1.0)
+
+
+@triton.jit
+def _gray(r, g, b, quant):
+    """Luma; ``quant``: the pixels are uint8 levels and the result is
+    floor((2989 R + 5870 G + 1140 B) / 10000) / 255, computed exactly
+    (integer sum < 2^23, floor((S + 0.5) * 1e-4) == S // 10000 for all such S)."""
+    gray = 0.2989 * r + 0.587 * g + 0.114 * b
+    if quant:
+        lr = (r * 255.0 + 0.5).to(tl.int32).to(tl.float32)
+        lg = (g * 255.0 + 0.5).to(tl.int32).to(tl.float32)
+        lb = (b * 255.0 + 0.5).to(tl.int32).to(tl.float32)
+        s = 2989.0 * lr + 5870.0 * lg + 1140.0 * lb
+        gray = ((s + 0.5) * 1e-4).to(tl.int32).to(tl.float32) * (1.0 / 255.0)
+    return gray
+
+
+@triton.jit
+def _hue_channel(mx, cr, h6, k0):
+    k = h6 + k0
+    k = tl.where(k >= 6.0, k - 6.0, k)
+    return mx - cr * _clamp01(tl.minimum(k, 4.0 - k))
+
+
+@triton.jit
+def _hue(r, g, b, shift6):
+    """Hue rotation by shift6 sextants (shift6 in [0, 6)).
+
+    h6 = (g - b) / cr if max == r, 2 + (b - r) / cr if max == g, else 4 + (r - g) / cr
+    (cr = max - min), plus shift6, wrapped into [0, 6); then each channel is
+    max - cr * clamp(min(k, 4 - k), 0, 1) with k = (k0 + h6) mod 6, k0 = 5, 3, 1 for
+    r, g, b: torchvision's v, p, q, t table (v = max, p = min, q = max - cr f,
+    t = min + cr f)."""
+    mx = tl.maximum(r, tl.maximum(g, b))
+    mn = tl.minimum(r, tl.minimum(g, b))
+    cr = mx - mn
+    inv = 1.0 / tl.where(cr > 0.0, cr, 1.0)
+    h6 = tl.where(mx == r, (g - b) * inv,
+                  tl.where(mx == g, 2.0 + (b - r) * inv, 4.0 + (r - g) * inv)) + shift6
+    h6 = tl.where(h6 < 0.0, h6 + 6.0, h6)
+    h6 = tl.where(h6 >= 6.0, h6 - 6.0, h6)
+    return _hue_channel(mx, cr, h6, 5.0), _hue_channel(mx, cr, h6, 3.0), _hue_channel(mx, cr, h6, 1.0)
+
+
+@triton.jit
+def _step(op, fac, shift6, quant, mean, r, g, b, MONO: tl.constexpr):
+    """One adjustment (op 0..3) on the pixels; MONO: r is a lone channel."""
+    if op == 0:
+        r = _clamp01(fac * r)
+        if not MONO:
+            g = _clamp01(fac * g)
+            b = _clamp01(fac * b)
+    elif op == 1:
+        c = (1.0 - fac) * mean
+        r = _clamp01(fac * r + c)
+        if not MONO:
+            g = _clamp01(fac * g + c)
+            b = _clamp01(fac * b + c)
+    else:
+        if not MONO:
+            if op == 2:
+                gray = _gray(r, g, b, quant)
+                k = 1.0 - fac
+                r = _clamp01(fac * r + k * gray)
+                g = _clamp01(fac * g + k * gray)
+                b = _clamp01(fac * b + k * gray)
+            else:
+                r, g, b = _hue(r, g, b, shift6)
+    return r, g, b
+
+
+@triton.jit
+def _run_steps(r, g, b, sample, order, bri, con, sat, hue, mean,
+               IS_U8: tl.constexpr, HAS_ORDER: tl.constexpr, USE_B: tl.constexpr,
+               USE_C: tl.constexpr, USE_S: tl.constexpr, USE_H: tl.constexpr,
+               MONO: tl.constexpr, UNTIL_CONTRAST: tl.constexpr):
+    """Applies sample's non-identity steps in its order. UNTIL_CONTRAST: stop at the
+    contrast step and also return whether its grayscale is quantized."""
+    zero = sample * 0
+    fb = zero.to(tl.float32) + 1.0
+    fc = zero.to(tl.float32) + 1.0
+    fs = zero.to(tl.float32) + 1.0
+    fh = zero.to(tl.float32)
+    shift6 = zero.to(tl.float32)
+    if USE_B:
+        fb = tl.load(bri + sample)
+    if USE_C:
+        fc = tl.load(con + sample)
+    if USE_S:
+        fs = tl.load(sat + sample)
+    if USE_H:
+        fh = tl.load(hue + sample)
+        shift6 = 6.0 * (fh - tl.floor(fh))
+        shift6 = tl.where(shift6 >= 6.0, 0.0, shift6)
+    applied = zero
+    done = zero
+    cquant = zero != 0
+    for k in tl.static_range(4):
+        if HAS_ORDER:
+            op = tl.load(order + sample * 4 + k)
+        else:
+            op = zero + k
+        fac = tl.where(op == 0, fb, tl.where(op == 1, fc, tl.where(op == 2, fs, fh)))
+        act = tl.where(op == 3, fac != 0.0, fac != 1.0) & (done == 0)
+        quant = zero != 0
+        if IS_U8:  # only the first applied step sees uint8 levels
+            quant = applied == 0
+        if UNTIL_CONTRAST:
+            at_c = act & (op == 1)
+            cquant = tl.where(at_c, quant, cquant)
+            done = tl.where(at_c, 1, done)
+            act = act & (op != 1)
+        if act:
+            r, g, b = _step(op, fac, shift6, quant, mean, r, g, b, MONO)
+            applied += 1
+    return r, g, b, cquant
+
+
+@triton.jit
+def _pixel_offsets(p, W, s_h, s_w, FLAT: tl.constexpr):
+    if FLAT:  # rows are contiguous in pixels: s_h == W * s_w (NCHW and channels-last)
+        return p * s_w
+    else:
+        return (p // W) * s_h + (p % W) * s_w
+
+
+@triton.jit
+def _contrast_partial_kernel(src, partial, order, bri, con, sat, hue,
+                             C, H, W, T, s_b, s_c, s_h, s_w,
+                             IS_U8: tl.constexpr, HAS_ORDER: tl.constexpr, USE_B: tl.constexpr,
+                             USE_S: tl.constexpr, USE_H: tl.constexpr, MONO: tl.constexpr,
+                             FLAT: tl.constexpr, BLOCK: tl.constexpr):
+    """partial[b, t] = sum over pixel tile t of sample b of the grayscale the
+    contrast step sees (earlier steps applied in registers). No atomics: the
+    jitter kernel adds the T partials of a sample in a fixed order."""
+    sample = tl.program_id(0).to(tl.int64)
+    tile = tl.program_id(1).to(tl.int64)
+    p = tile * BLOCK + tl.arange(0, BLOCK)
+    mask = p < H * W
+    base = src + sample * s_b
+    off = _pixel_offsets(p, W, s_h, s_w, FLAT)
+    r = load_f32(base, off, mask)
+    g = r
+    b = r
+    if not MONO:
+        g = load_f32(base + s_c, off, mask)
+        b = load_f32(base + 2 * s_c, off, mask)
+    r, g, b, cquant = _run_steps(r, g, b, sample, order, bri, con, sat, hue, 0.0,
+                                 IS_U8, HAS_ORDER, USE_B, True, USE_S, USE_H, MONO, True)
+    gray = r
+    if not MONO:
+        gray = _gray(r, g, b, cquant)
+    tl.store(partial + sample * T + tile, tl.sum(tl.where(mask, gray, 0.0), axis=0))
+
+
+@triton.jit
+def _color_jitter_kernel(src, dst, partial, order, bri, con, sat, hue,
+                         C, H, W, T, npix, s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
+                         IS_U8: tl.constexpr, HAS_ORDER: tl.constexpr, USE_B: tl.constexpr,
+                         USE_C: tl.constexpr, USE_S: tl.constexpr, USE_H: tl.constexpr,
+                         MONO: tl.constexpr, FLAT: tl.constexpr, BLOCK: tl.constexpr,
+                         BLOCK_T: tl.constexpr):
+    """One program per (sample, tile of BLOCK pixels) with the 3 channels
+    (MONO: per (sample * C + channel, tile), brightness / contrast only).
+    Applies the sample's steps in its order; contrast's mean is the fixed-order
+    sum of the sample's T partials over H * W."""
+    pid = tl.program_id(0).to(tl.int64)
+    tile = tl.program_id(1).to(tl.int64)
+    if MONO:
+        sample = pid // C
+        chan = pid % C
+    else:
+        sample = pid
+        chan = pid * 0
+    mean = 0.0
+    if USE_C:
+        acc = tl.zeros((BLOCK_T,), dtype=tl.float32)
+        for start in range(0, T, BLOCK_T):
+            t = start + tl.arange(0, BLOCK_T)
+            acc += tl.load(partial + sample * T + t, mask=t < T, other=0.0)
+        mean = tl.sum(acc, axis=0) / npix
+    p = tile * BLOCK + tl.arange(0, BLOCK)
+    mask = p < H * W
+    src_base = src + sample * s_b + chan * s_c
+    dst_base = dst + sample * d_b + chan * d_c
+    s_off = _pixel_offsets(p, W, s_h, s_w, FLAT)
+    d_off = _pixel_offsets(p, W, d_h, d_w, FLAT)
+    r = load_f32(src_base, s_off, mask)
+    g = r
+    b = r
+    if not MONO:
+        g = load_f32(src_base + s_c, s_off, mask)
+        b = load_f32(src_base + 2 * s_c, s_off, mask)
+    r, g, b, _ = _run_steps(r, g, b, sample, order, bri, con, sat, hue, mean,
+                            IS_U8, HAS_ORDER, USE_B, USE_C, USE_S, USE_H, MONO, False)
+    store_f32(dst_base, d_off, r, mask)
+    if not MONO:
+        store_f32(dst_base + d_c, d_off, g, mask)
+        store_f32(dst_base + 2 * d_c, d_off, b, mask)
+
+
+@triton.jit
+def _solarize_kernel(src, dst, threshold, apply, C, H, W, s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
+                     FLAT: tl.constexpr, BLOCK: tl.constexpr):
+    """out = 1 - x where apply[b] and x >= threshold[b]. The threshold is in the
+    input dtype's range, compared as torchvision compares it: uint8 level >= t
+    (<=> x >= ceil(t) / 255), float x >= t rounded to the input dtype."""
+    pid = tl.program_id(0).to(tl.int64)
+    sample = pid // C
+    chan = pid % C
+    t = tl.load(threshold + sample)
+    if src.dtype.element_ty == tl.uint8:
+        k = tl.ceil(t)
+        t = tl.where(k > 255.0, 2.0, k * (1.0 / 255.0))
+    else:
+        t = t.to(src.dtype.element_ty).to(tl.float32)
+    t = tl.where(tl.load(apply + sample), t, 3.0e38)  # not applied: nothing reaches it
+    p = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = p < H * W
+    x = load_f32(src + sample * s_b + chan * s_c, _pixel_offsets(p, W, s_h, s_w, FLAT), mask)
+    y = tl.where(x >= t, 1.0 - x, x)
+    store_f32(dst + sample * d_b + chan * d_c, _pixel_offsets(p, W, d_h, d_w, FLAT), y, mask)
+
+
+# ------------------------------------------------------------------ launchers
+
+
+def _flat(t: torch.Tensor) -> bool:
+    _, _, H, W = t.shape
+    return H <= 1 or t.stride(2) == W * t.stride(3)
+
+
+def _jitter(images, out_dtype, brightness=None, contrast=None, saturation=None, hue=None,
+            order=None):
+    B, C, H, W = images.shape
+    out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
+    if out.numel() == 0:
+        return out
+    mono = C != 3
+    T = triton.cdiv(H * W, BLOCK)
+    any_factor = next(f for f in (brightness, contrast, saturation, hue) if f is not None)
+    ptr = lambda t: any_factor if t is None else t  # noqa: E731  (unused pointers)
+    flags = dict(IS_U8=images.dtype == torch.uint8, HAS_ORDER=order is not None,
+                 USE_B=brightness is not None, USE_S=saturation is not None,
+                 USE_H=hue is not None, MONO=mono, FLAT=_flat(images) and _flat(out), BLOCK=BLOCK)
+    args = (ptr(order), ptr(brightness), ptr(contrast), ptr(saturation), ptr(hue))
+    partial = any_factor  # unused unless contrast
+    if contrast is not None:
+        partial = torch.empty((B, T), dtype=torch.float32, device=images.device)
+        _contrast_partial_kernel[(B, T)](images, partial, *args, C, H, W, T, *strides(images),
+                                         **flags)
+    _color_jitter_kernel[(B * C if mono else B, T)](
+        images, out, partial, *args, C, H, W, T, float(H * W), *strides(images), *strides(out),
+        USE_C=contrast is not None, BLOCK_T=min(1024, triton.next_power_of_2(T)), **flags)
+    return out
+
+
+def adjust_brightness(images, factor, out_dtype):
+    check_images(images)
+    check_factor(factor, images, "factor")
+    check_out_dtype(out_dtype)
+    return _jitter(images, out_dtype, brightness=factor)
+
+
+def adjust_contrast(images, factor, out_dtype):
+    check_contrast_images(images)
+    check_factor(factor, images, "factor")
+    check_out_dtype(out_dtype)
+    return _jitter(images, out_dtype, contrast=factor)
+
+
+def adjust_saturation(images, factor, out_dtype):
+    check_rgb(images)
+    check_factor(factor, images, "factor")
+    check_out_dtype(out_dtype)
+    return _jitter(images, out_dtype, saturation=factor)
+
+
+def adjust_hue(images, factor, out_dtype):
+    check_rgb(images)
+    check_factor(factor, images, "factor", -0.5, 0.5)
+    check_out_dtype(out_dtype)
+    return _jitter(images, out_dtype, hue=factor)
+
+
+def color_jitter(images, brightness, contrast, saturation, hue, order, out_dtype):
+    check_rgb(images)
+    check_factor(brightness, images, "brightness")
+    check_factor(contrast, images, "contrast")
+    check_factor(saturation, images, "saturation")
+    check_factor(hue, images, "hue", -0.5, 0.5)
+    check_order(order, images)
+    check_out_dtype(out_dtype)
+    return _jitter(images, out_dtype, brightness, contrast, saturation, hue, order)
+
+
+def rgb_to_grayscale(images, apply, out_dtype):
+    """Saturation 0 where apply (blend weight 1 on the grayscale), 1 elsewhere."""
+    check_rgb(images)
+    check_param(apply, images, "apply", torch.bool)
+    check_out_dtype(out_dtype)
+    saturation = (~apply).to(torch.float32)
+    return _jitter(images, out_dtype, saturation=saturation)
+
+
+def solarize(images, threshold, apply, out_dtype):
+    check_images(images)
+    check_threshold(threshold, images)
+    check_param(apply, images, "apply", torch.bool)
+    check_out_dtype(out_dtype)
+    B, C, H, W = images.shape
+    out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
+    if out.numel() == 0:
+        return out
+    grid = (B * C, triton.cdiv(H * W, BLOCK))
+    _solarize_kernel[grid](images, out, threshold, apply, C, H, W, *strides(images), *strides(out),
+                           FLAT=_flat(images) and _flat(out), BLOCK=BLOCK)
+    return out
