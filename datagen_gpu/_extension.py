@@ -1,4 +1,6 @@
 """Loads the compiled extension, which defines every op and its CPU kernel."""
+import torch  # noqa: F401  (_C links against libc10/libtorch: load them first)
+
 try:
     from . import _C  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only without a build
