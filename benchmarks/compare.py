@@ -22,7 +22,8 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_HERE, os.path.dirname(_HERE)]  # cases.py; datagen_gpu from this checkout
 from cases import BATCH, HAS_TORCHVISION, OPS, REF_BATCH, make_cases  # noqa: E402
 
 

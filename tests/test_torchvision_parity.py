@@ -4,20 +4,23 @@ Skipped (not failed) when torchvision is not importable. Fresh random data
 each run (seeded per test, so a failure is reproducible from its message).
 
 Bounds: float32 outputs within 1e-5 of torchvision; uint8 outputs within one
-level, except where torchvision's own uint8 path truncates intermediate
-values (documented at each bound below):
+level (we round once where torchvision truncates: ``.to(torch.uint8)`` after
+a blend, ``to_dtype``'s ``floor(255.999 x)`` after hue; the grayscale that
+contrast / saturation / rgb_to_grayscale use is floored to a level exactly as
+torchvision does). Where torchvision's uint8 path gives a different bound:
 
-- adjust_contrast / adjust_saturation: torchvision floors the grayscale
-  image (``floor(0.2989 r + 0.587 g + 0.114 b)``) before blending with it and
-  truncates the blend, we blend with the exact grayscale and round once. The
-  floored grayscale is up to 1 level low, scaled by ``|1 - factor|`` (<= 1
-  for factors in [0, 2]) in the blend, plus the final truncation: 2 levels.
-- color_jitter: torchvision runs the four adjustments one after another on
-  uint8, truncating after each (and flooring the grayscale of contrast and
-  saturation); every truncation error is carried through and scaled by the
-  later factors. Measured against a chain that rounds like ours, the
-  difference stays within 4 levels for factors in [0.6, 1.4] x 3 and hue
-  in [-0.1, 0.1] (bound below); the float32 path matches within 1e-5.
+- color_jitter on uint8: torchvision runs the four adjustments one after
+  another on uint8, truncating after each step (and flooring the grayscale
+  again at each contrast / saturation step); we compute the chain in float32
+  and round once. The truncation errors are one-sided (down) and the later
+  factors amplify them (up to 1.4x per blend step, |f| + |1 - f| <= 1.8x for
+  contrast / saturation), so torchvision's result sits 0.5-2 levels below
+  ours on average. Measured over 2.4M values (factors in [0.6, 1.4], hue in
+  [-0.1, 0.1]): max |ours - torchvision| = 6 levels (4 values), 99.98% <= 3.
+  The test allows 8 levels against torchvision's uint8 chain, and 2 levels
+  against torchvision's chain run on the float32 image (our only other
+  deviation there: like torchvision's first step, we floor the grayscale of
+  the uint8 input when contrast or saturation comes first).
 - resized_crop with uint8 in and float32 out: torchvision resamples the
   uint8 image and rounds to uint8 before to_dtype, we resample in float32
   and never round, so we compare with torchvision run on the float32 image
@@ -77,8 +80,8 @@ def test_hflip(dtype, gen):
 # op -> (factor range, uint8 bound in levels; see the module docstring)
 ADJUST = {
     "adjust_brightness": ((0.0, 2.0), 1),
-    "adjust_contrast": ((0.0, 2.0), 2),
-    "adjust_saturation": ((0.0, 2.0), 2),
+    "adjust_contrast": ((0.0, 2.0), 1),
+    "adjust_saturation": ((0.0, 2.0), 1),
     "adjust_hue": ((-0.5, 0.5), 1),
 }
 
@@ -109,11 +112,11 @@ def test_color_jitter(dtype, gen):
         return img
 
     ours = F.color_jitter(x, b, c, s, h, order)
-    assert_parity(ours, _loop(x, chain), levels=4, what="color_jitter")
-    if dtype == torch.uint8:  # the float chain, rounded once, is within one level
-        tv_float = _loop(TF.to_dtype(x, torch.float32, scale=True), chain)
-        exact = (tv_float * 255).clamp(0, 255)
-        assert float((ours.double() - exact.double()).abs().max()) <= 0.5 + 1e-3
+    assert_parity(ours, _loop(x, chain), levels=8, what="color_jitter")
+    if dtype == torch.uint8:  # see the module docstring
+        tv_float = _loop(TF.to_dtype(x, torch.float32, scale=True), chain) * 255
+        worst = float((ours.double() - tv_float.double()).abs().max())
+        assert worst <= 2.0, f"color_jitter: max |ours - torchvision on float32| = {worst} levels"
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
