@@ -49,8 +49,10 @@ def _decode(path):
 
 
 def _to_chw_rgb(array) -> torch.Tensor:
-    t = torch.as_tensor(array)
-    if t.dtype != torch.uint8:  # e.g. 16-bit files: keep the top 8 bits
+    import numpy as np
+
+    t = torch.from_numpy(np.array(array, copy=True))  # decoders may return read-only arrays
+    if t.dtype != torch.uint8:  # e.g. 16-bit files: rescale to 0..255
         t = (t.float() / float(t.max().clamp_min(1)) * 255).round().to(torch.uint8)
     if t.dim() == 2:
         t = t.unsqueeze(-1)
