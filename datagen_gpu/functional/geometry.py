@@ -75,7 +75,11 @@ def _pack_images(images):
             rows.append((offset, H, W, H * W, W, 1))
         offset += img.numel()
     src = torch.cat(pieces)
-    meta = torch.tensor(rows, dtype=torch.int64).to(first.device)
+    meta = torch.tensor(rows, dtype=torch.int64)
+    if first.device.type == "cuda":  # pinned: an asynchronous copy, no stream sync
+        meta = meta.pin_memory().to(first.device, non_blocking=True)
+    else:
+        meta = meta.to(first.device)
     return src, meta, first.shape[0], first.dtype, first.device, all_hwc
 
 
@@ -144,7 +148,9 @@ def resized_crop(images, boxes, size, *, flip=None, antialias=True, out_dtype=No
     uint8 input (no intermediate rounding here) differs from torchvision's
     ``to_dtype(resized_crop(uint8))`` by up to about one level (measured: <= 1.0/255).
     With ``antialias=True`` and an output height or width of 1, ATen's kernel gives wrong
-    values (torch 2.13/2.14); this kernel follows the definition above there too.
+    values (torch 2.13/2.14), and torchvision's crop of a box that ends above or left of
+    the image (bottom or right <= 0) returns a wrongly sized crop (a negative slice end);
+    this kernel follows the definition above in both cases (the latter gives zeros).
 
     Args:
         images: (B, C, H, W) uint8 / float16 / bfloat16 / float32 tensor, NCHW or
