@@ -94,8 +94,8 @@ def draw_params(batch, generator, size=SIZE):
     """Random per-sample parameters for every op, drawn on the CPU.
 
     Ranges follow common ImageNet recipes (RandomResizedCrop defaults,
-    ColorJitter(0.4, 0.4, 0.4, 0.1)); the
-    single-op rows use wider ranges so the effect is visible in the grid.
+    ColorJitter(0.4, 0.4, 0.4, 0.1)); the single-op rows use wider ranges
+    (and a Gaussian sigma up to 4) so the effect is visible in the grid.
     """
     def uniform(lo, hi):
         return lo + (hi - lo) * torch.rand(batch, generator=generator)
