@@ -92,44 +92,69 @@ struct SampleTaps {
   AxisTaps rows, cols;
 };
 
+constexpr int64_t kLanes = 8;  // input rows resampled together by the horizontal pass
+
+struct Buffers {
+  std::vector<float> row;         // one input row (crop columns)
+  std::vector<float> interleaved; // kLanes rows, column-major: [x * kLanes + lane]
+  std::vector<float> tmp;         // horizontal pass output, (needed rows, out_w)
+  std::vector<float> acc;         // one output row
+};
+
+// Horizontal pass of kLanes input rows at once: the rows are interleaved so
+// that every tap is one kLanes-wide multiply-add (vectorizes without gathers).
+void horizontal_pass(const ImageView& src, int64_t c, int64_t y0, int64_t lanes,
+                     const AxisTaps& cols, int64_t out_w, Buffers& buf, float* tmp) {
+  const int64_t n_cols = cols.hi - cols.lo;
+  const int64_t K = cols.taps;
+  float* ib = buf.interleaved.data();
+  for (int64_t r = 0; r < lanes; ++r) {
+    load_row(src, src.offset(0, c, y0 + r, cols.lo), src.sW, n_cols, buf.row.data());
+    const float* row = buf.row.data();
+    for (int64_t x = 0; x < n_cols; ++x) ib[x * kLanes + r] = row[x];
+  }
+  const float* weights = cols.weight.data();
+  for (int64_t ox = 0; ox < out_w; ++ox) {
+    const float* in = ib + (cols.start[ox] - cols.lo) * kLanes;
+    const float* w = weights + ox * K;
+    float acc[kLanes] = {};
+    for (int64_t k = 0; k < K; ++k) {
+      const float wk = w[k];
+      for (int64_t r = 0; r < kLanes; ++r) acc[r] += wk * in[k * kLanes + r];
+    }
+    for (int64_t r = 0; r < lanes; ++r) tmp[r * out_w + ox] = acc[r];
+  }
+}
+
 // Resamples channel c of one sample: horizontal pass over the input rows the
-// output needs (into `tmp`, float), then vertical pass into the output rows.
+// output needs (into buf.tmp, float), then vertical pass into the output rows.
 void resample_channel(const ImageView& src, const ImageView& dst, int64_t b, int64_t c,
-                      const SampleTaps& st, std::vector<float>& rowbuf,
-                      std::vector<float>& tmp, std::vector<float>& acc) {
+                      const SampleTaps& st, Buffers& buf) {
   const AxisTaps& rows = st.rows;
   const AxisTaps& cols = st.cols;
   const int64_t out_h = dst.H, out_w = dst.W;
-  acc.assign(out_w, 0.0f);
+  buf.acc.assign(out_w, 0.0f);
   if (rows.hi == rows.lo || cols.hi == cols.lo) {  // the box misses the image
     for (int64_t oy = 0; oy < out_h; ++oy) {
-      store_row(dst, dst.offset(b, c, oy, 0), dst.sW, out_w, acc.data());
+      store_row(dst, dst.offset(b, c, oy, 0), dst.sW, out_w, buf.acc.data());
     }
     return;
   }
   const int64_t n_rows = rows.hi - rows.lo;
   const int64_t n_cols = cols.hi - cols.lo;
-  const int64_t K = cols.taps;
-  rowbuf.assign(n_cols + K, 0.0f);  // K zeros past the end for the padded taps
-  tmp.resize(n_rows * out_w);
-  const float* wx = cols.weight.data();
-  for (int64_t y = 0; y < n_rows; ++y) {
-    load_row(src, src.offset(0, c, rows.lo + y, cols.lo), src.sW, n_cols, rowbuf.data());
-    float* t = tmp.data() + y * out_w;
-    const float* row = rowbuf.data();
-    for (int64_t ox = 0; ox < out_w; ++ox) {
-      const float* in = row + (cols.start[ox] - cols.lo);
-      const float* w = wx + ox * K;
-      float s = 0.0f;
-      for (int64_t k = 0; k < K; ++k) s += w[k] * in[k];
-      t[ox] = s;
-    }
+  buf.row.resize(n_cols);
+  // K zero columns past the end for the zero-padded taps; zero lanes stay finite
+  buf.interleaved.assign((n_cols + cols.taps) * kLanes, 0.0f);
+  buf.tmp.resize(n_rows * out_w);
+  for (int64_t y = 0; y < n_rows; y += kLanes) {
+    horizontal_pass(src, c, rows.lo + y, std::min(kLanes, n_rows - y), cols, out_w, buf,
+                    buf.tmp.data() + y * out_w);
   }
   for (int64_t oy = 0; oy < out_h; ++oy) {
-    float* a = acc.data();
+    float* a = buf.acc.data();
     std::fill(a, a + out_w, 0.0f);
     const float* w = rows.weight.data() + oy * rows.taps;
-    const float* base = tmp.data() + (rows.start[oy] - rows.lo) * out_w;
+    const float* base = buf.tmp.data() + (rows.start[oy] - rows.lo) * out_w;
     for (int64_t k = 0; k < rows.count[oy]; ++k) {
       const float wk = w[k];
       const float* t = base + k * out_w;
@@ -176,7 +201,7 @@ at::Tensor resized_crop_cpu(const at::Tensor& src, const at::Tensor& src_meta, i
 
   at::parallel_for(0, batch * channels, 1, [&](int64_t begin, int64_t end) {
     SampleTaps st;
-    std::vector<float> rowbuf, tmp, acc;
+    Buffers buf;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t b = item / channels, c = item % channels;
       const int64_t* r = meta + b * kMetaCols;
@@ -198,7 +223,7 @@ at::Tensor resized_crop_cpu(const at::Tensor& src, const at::Tensor& src_meta, i
       s.sC = r[3];
       s.sH = r[4];
       s.sW = r[5];
-      resample_channel(s, dst, b, c, st, rowbuf, tmp, acc);
+      resample_channel(s, dst, b, c, st, buf);
     }
   });
   return out;
