@@ -2,7 +2,10 @@
 
 Run (a few minutes on 2 cores)::
 
-    python -m pytest benchmarks/bench_ops.py --benchmark-enable --benchmark-group-by=group
+    python -m pytest benchmarks/bench_ops.py --benchmark-enable
+
+with one torch thread (as in a DataLoader worker; DATAGEN_BENCH_THREADS=N
+changes it, see benchmarks/conftest.py). Benchmarks are grouped by op.
 
 Every op is one benchmark group with up to three members:
 

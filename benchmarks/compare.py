@@ -1,6 +1,6 @@
 """Measure every op side by side in one run and print a markdown table.
 
-    python benchmarks/compare.py [--batch 64] [--repeats 7] [--ops adjust_hue,...]
+    python benchmarks/compare.py [--batch 64] [--repeats 11] [--ops adjust_hue,...]
                                  [--write benchmarks/RESULTS.md]
 
 For each op (cases in benchmarks/cases.py): the median wall time of ours
@@ -8,8 +8,15 @@ For each op (cases in benchmarks/cases.py): the median wall time of ours
 torchvision is importable) and of the float64 reference (timed on a few
 samples, scaled linearly to the batch), the speed-up over torchvision and
 whether issue 2's target is met (>= 10x for adjust_hue, color_jitter and
-gaussian_blur; >= 1x for resized_crop). All three run with the same torch
-thread count (torch.get_num_threads()).
+gaussian_blur; >= 1x for resized_crop).
+
+All three run with the same torch thread count, ``--threads`` (default 1):
+a DataLoader worker runs torchvision with one thread (workers call
+torch.set_num_threads(1)), so one thread each compares per core; with N
+workers / N threads both sides scale by about the same factor. On a shared,
+loaded machine, one thread is also the stable choice: torch's multi-threaded
+small ops in torchvision's loop slow down by 10-100x when other processes
+hold the cores (OpenMP threads waiting for each other).
 """
 import argparse
 import datetime
@@ -27,23 +34,35 @@ sys.path[:0] = [_HERE, os.path.dirname(_HERE)]  # cases.py; datagen_gpu from thi
 from cases import BATCH, HAS_TORCHVISION, OPS, REF_BATCH, make_cases  # noqa: E402
 
 
-def median_ms(fn, repeats, warmup=1):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+def _ms(fn):
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
 
 
 def measure(cases, repeats, tv_repeats, ref_repeats, log=None):
+    """Per op: medians of ours, torchvision's loop and the reference, interleaved.
+
+    The three are timed in alternating rounds (after one warm-up each), so a
+    burst of load from other processes hits all of them rather than one.
+    """
     rows = []
     for case in cases:
-        ours = median_ms(case.ours, repeats)
-        tv = median_ms(case.torchvision, tv_repeats) if case.torchvision else None
-        ref = median_ms(case.reference, ref_repeats, warmup=0) * case.batch / case.ref_batch
+        fns = {"ours": case.ours, "tv": case.torchvision, "ref": case.reference}
+        want = {"ours": repeats, "tv": tv_repeats if case.torchvision else 0, "ref": ref_repeats}
+        times = {k: [] for k in fns}
+        for k in ("ours", "tv"):
+            if want[k]:
+                fns[k]()
+        rounds = max(want.values())
+        for r in range(rounds):
+            for k in ("ours", "tv", "ref"):
+                # spread each one's runs evenly over the rounds
+                due = (r + 1) * want[k] // rounds - r * want[k] // rounds
+                times[k] += [_ms(fns[k]) for _ in range(due)]
+        ours = statistics.median(times["ours"])
+        tv = statistics.median(times["tv"]) if times["tv"] else None
+        ref = statistics.median(times["ref"]) * case.batch / case.ref_batch
         rows.append((case, ours, tv, ref))
         if log:
             log(f"  {case.op}: ours {ours:.1f} ms, torchvision "
@@ -75,7 +94,14 @@ def machine():
     return f"{model}, {os.cpu_count()} cores"
 
 
-def header(batch, ref_batch, repeats, tv_repeats):
+def load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def header(batch, ref_batch, repeats, tv_repeats, ref_repeats, loads=None):
     try:
         import torchvision
         tv = torchvision.__version__
@@ -87,9 +113,11 @@ def header(batch, ref_batch, repeats, tv_repeats):
         f"- torch {torch.__version__}, torchvision {tv}, Python {platform.python_version()}",
         f"- batch: {batch} x uint8 3x256x256 (resized_crop -> 224x224 float32, antialias; "
         f"gaussian_blur kernel 23)",
-        f"- medians of {repeats} runs (ours) and {tv_repeats} runs (torchvision loop) after one "
-        f"warm-up; reference timed on {ref_batch} samples and scaled to {batch}",
-    ])
+        f"- medians of {repeats} runs (ours), {tv_repeats} (torchvision loop) and {ref_repeats} "
+        f"(reference, on {ref_batch} samples, scaled to {batch}), interleaved, after a warm-up",
+    ] + ([f"- 1-minute load average at start / end: {loads[0]:.1f} / {loads[1]:.1f} "
+          f"(above the core count means other processes shared the CPU: timings are noisy)"]
+         if loads else []))
 
 
 def main(argv=None):
@@ -98,7 +126,8 @@ def main(argv=None):
     parser.add_argument("--ref-batch", type=int, default=REF_BATCH)
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--tv-repeats", type=int, default=5)
-    parser.add_argument("--ref-repeats", type=int, default=1)
+    parser.add_argument("--ref-repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for all (default: 1)")
     parser.add_argument("--ops", default=",".join(OPS), help="comma-separated op names")
     parser.add_argument("--write", metavar="PATH", help="also write the header and table to PATH")
     parser.add_argument("--note", default="", help="a line added under the table in --write")
@@ -109,16 +138,20 @@ def main(argv=None):
         parser.error(f"--ops: unknown op(s) {sorted(unknown)}; choose from {', '.join(OPS)}")
     if not HAS_TORCHVISION:
         print("torchvision is not importable: the torchvision column is empty", file=sys.stderr)
+    torch.set_num_threads(args.threads)
     cases = make_cases(args.batch, args.ref_batch, ops)
+    load_start = load_average()
     rows = measure(cases, args.repeats, args.tv_repeats, args.ref_repeats,
                    log=lambda s: print(s, file=sys.stderr))
-    head = header(args.batch, min(args.ref_batch, args.batch), args.repeats, args.tv_repeats)
+    head = header(args.batch, min(args.ref_batch, args.batch), args.repeats, args.tv_repeats,
+                  args.ref_repeats, (load_start, load_average()))
     text = head + "\n\n" + table(rows)
     print(text)
     if args.write:
         with open(args.write, "w") as f:
             f.write("# CPU benchmark results\n\nMeasured with `python benchmarks/compare.py "
-                    f"--write {args.write}` (all columns in one run).\n\n{text}\n")
+                    f"--threads {args.threads} --write {args.write}` (all columns in one run)."
+                    f"\n\n{text}\n")
             if args.note:
                 f.write(f"\n{args.note}\n")
     return 0
