@@ -7,7 +7,7 @@ table reports the median per case, images/s, how many times faster ours is
 than each other case, and whether ours reaches the issue's target (>= 10x the
 fastest other case)::
 
-    python benchmarks/compare_pipeline.py [--batch 64] [--repeats 7] [--threads N] [--only ours,dali]
+    python benchmarks/compare_pipeline.py [--batch 64] [--repeats 7] [--threads N] [--dali-threads 2] [--only ours,dali]
 """
 import argparse
 import os
@@ -79,6 +79,7 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=pc.BATCH)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    p.add_argument("--dali-threads", type=int, default=2, help="DALI num_threads (default 2)")
     p.add_argument("--only", default=None, help="comma-separated case names")
     args = p.parse_args(argv)
     if args.threads:
@@ -88,22 +89,25 @@ def main(argv=None):
     cases, skipped = {}, {}
     for n in names:
         try:
-            cases[n] = pc.build(n, images)
+            cases[n] = pc.build(n, images, dali_threads=args.dali_threads)
         except pc.Unavailable as e:
             skipped[n] = str(e)
             print(f"skipped {n}: {e}", flush=True)
+    stats = {}
     for n, fn in cases.items():  # every case must produce the same kind of batch
         out = fn()
         want = (args.batch, 3, pc.OUT_SIZE, pc.OUT_SIZE)
         if tuple(out.shape) != want or out.dtype != torch.float32:
             raise RuntimeError(f"{n}: produced {tuple(out.shape)} {out.dtype}, expected {want} float32")
+        stats[n] = f"{n} {float(out.mean()):.3f}/{float(out.std()):.3f}"
     load0 = os.getloadavg()
     times = measure(cases, args.repeats)
     load1 = os.getloadavg()
     rows, verdict = table(times, args.batch)
     vers = ", ".join(f"{k} {v}" for k, v in pc.versions().items())
     print(f"\n{time.strftime('%Y-%m-%d %H:%M %Z')}; CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); "
-          f"torch threads: {torch.get_num_threads()}; DALI num_threads=2")
+          f"torch threads: {torch.get_num_threads()} (torchvision: 1 per worker); "
+          f"DALI num_threads={args.dali_threads}")
     print(f"{vers}; python {platform.python_version()}")
     print(f"SimCLR view, B={args.batch} uint8 3x{pc.IN_SIZE}x{pc.IN_SIZE} -> float32 3x{pc.OUT_SIZE}x{pc.OUT_SIZE}; "
           f"median of {args.repeats} interleaved repeats after 1 warm-up; "
@@ -111,6 +115,7 @@ def main(argv=None):
           f"after {load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f}\n")
     print("\n".join(rows))
     print(f"\n{verdict}")
+    print(f"Output mean/std (sanity: same kind of batch): {', '.join(stats.values())}")
     for n, why in skipped.items():
         print(f"- {n} skipped: {why}")
     return 0

@@ -13,7 +13,11 @@ callable (e.g. kornia's uint8 -> float conversion). A builder raises
 
 - ``ours``: ``datagen_gpu.presets.simclr_view()`` called on the uint8 batch.
 - ``torchvision``: ``torchvision.transforms.v2.Compose`` applied image by image
-  (as a DataLoader worker runs it) to uint8 CHW tensors, then ``torch.stack``.
+  (as a DataLoader worker runs it: one torch thread) to uint8 CHW tensors,
+  then ``torch.stack``.
+- ``torchvision_2w``: the same per-image loop split over 2 worker processes
+  (like ``DataLoader(num_workers=2)``, one torch thread each; results come
+  back through shared memory), so torchvision uses both cores too.
 - ``kornia``: ``kornia.augmentation`` on the whole batch (same_on_batch=False),
   on float input converted from uint8 inside the timed call. kornia's
   RandomResizedCrop has no antialias option (it resizes without antialiasing).
@@ -62,12 +66,12 @@ def build_ours(images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL):
     return lambda: pipeline(images)
 
 
-def build_torchvision(images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL):
+def _torchvision_pipeline(size, blur_kernel):
     try:
         from torchvision.transforms import v2
     except ImportError as e:
         raise Unavailable(f"torchvision not installed: {e}") from e
-    t = v2.Compose([
+    return v2.Compose([
         v2.RandomResizedCrop(size, antialias=True),
         v2.RandomHorizontalFlip(p=0.5),
         v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
@@ -76,8 +80,57 @@ def build_torchvision(images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL):
         v2.ToDtype(torch.float32, scale=True),
         v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
     ])
+
+
+class _one_thread:
+    """torch intra-op threads set to 1 inside the block (what a DataLoader worker does)."""
+
+    def __enter__(self):
+        self.saved = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.saved)
+
+
+def build_torchvision(images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL):
+    t = _torchvision_pipeline(size, blur_kernel)
     per_image = list(images.unbind(0))
-    return lambda: torch.stack([t(img) for img in per_image])
+
+    def run():
+        with _one_thread():
+            return torch.stack([t(img) for img in per_image])
+    return run
+
+
+_WORKER = {}
+
+
+def _worker_init(images, size, blur_kernel):
+    torch.set_num_threads(1)
+    _WORKER["t"] = _torchvision_pipeline(size, blur_kernel)
+    _WORKER["images"] = list(images.unbind(0))
+
+
+def _worker_chunk(bounds):
+    lo, hi = bounds
+    return torch.stack([_WORKER["t"](img) for img in _WORKER["images"][lo:hi]])
+
+
+def build_torchvision_2w(images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL, workers=2):
+    """The per-image loop split over ``workers`` processes (DataLoader(num_workers=2)-like)."""
+    _torchvision_pipeline(size, blur_kernel)  # raises Unavailable here, not in the workers
+    import multiprocessing
+    import weakref
+    import torch.multiprocessing  # noqa: F401  (tensors cross processes through shared memory)
+    pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (images, size, blur_kernel))
+    n = images.shape[0]
+    chunks = [(n * k // workers, n * (k + 1) // workers) for k in range(workers)]
+
+    def run():
+        return torch.cat(pool.map(_worker_chunk, chunks))
+    weakref.finalize(run, pool.terminate)
+    return run
 
 
 def build_kornia(images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL):
@@ -144,16 +197,18 @@ def build_dali(images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL, num_threads=2):
     return run
 
 
-BUILDERS = {"ours": build_ours, "torchvision": build_torchvision, "kornia": build_kornia, "dali": build_dali}
+BUILDERS = {"ours": build_ours, "torchvision": build_torchvision, "torchvision_2w": build_torchvision_2w,
+            "kornia": build_kornia, "dali": build_dali}
 
 
-def build(name, images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL):
+def build(name, images, size=OUT_SIZE, blur_kernel=BLUR_KERNEL, dali_threads=2):
     """The callable of case ``name`` for ``images`` (raises :class:`Unavailable`)."""
     if name not in BUILDERS:
         raise KeyError(f"name: unknown case {name!r}, expected one of {sorted(BUILDERS)}")
     if not isinstance(size, numbers.Integral):
         raise TypeError(f"size: expected an int, got {size!r}")
-    return BUILDERS[name](images, size=size, blur_kernel=blur_kernel)
+    extra = {"num_threads": dali_threads} if name == "dali" else {}
+    return BUILDERS[name](images, size=size, blur_kernel=blur_kernel, **extra)
 
 
 def versions():
