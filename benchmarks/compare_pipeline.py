@@ -7,7 +7,7 @@ table reports the median per case, images/s, how many times faster ours is
 than each other case, and whether ours reaches the issue's target (>= 10x the
 fastest other case)::
 
-    python benchmarks/compare_pipeline.py [--batch 64] [--repeats 7] [--threads N] [--dali-threads 2] [--only ours,dali]
+    python benchmarks/compare_pipeline.py [--batch 64] [--repeats 7] [--threads N] [--dali-threads 2] [--only ours,dali] [--profile]
 """
 import argparse
 import os
@@ -74,12 +74,37 @@ def table(times, batch):
     return rows, verdict
 
 
+def profile_ours(images, rounds=3):
+    """torch.profiler table of ours (self CPU time per op) and the cost of a fresh float32 output."""
+    from torch.profiler import ProfilerActivity, profile
+    fn = pc.build("ours", images)
+    fn()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(rounds):
+            fn()
+    print(f"\nProfile of ours ({rounds} calls, torch threads {torch.get_num_threads()}):")
+    print(prof.key_averages(group_by_input_shape=True).table(
+        sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=32, max_shapes_column_width=48))
+    out = torch.empty(images.shape[0], 3, pc.OUT_SIZE, pc.OUT_SIZE)
+    fresh = min(_ms(lambda: torch.empty_like(out).fill_(0)) for _ in range(rounds))
+    reused = min(_ms(lambda: out.fill_(0)) for _ in range(rounds))
+    print(f"Writing the {tuple(out.shape)} float32 output: {fresh:.1f} ms into a fresh buffer "
+          f"(first-touch page faults), {reused:.1f} ms into a reused one.")
+
+
+def _ms(fn):
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=pc.BATCH)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument("--dali-threads", type=int, default=2, help="DALI num_threads (default 2)")
+    p.add_argument("--profile", action="store_true", help="also profile ours (torch.profiler)")
     p.add_argument("--only", default=None, help="comma-separated case names")
     args = p.parse_args(argv)
     if args.threads:
@@ -118,6 +143,8 @@ def main(argv=None):
     print(f"Output mean/std (sanity: same kind of batch): {', '.join(stats.values())}")
     for n, why in skipped.items():
         print(f"- {n} skipped: {why}")
+    if args.profile and "ours" in cases:
+        profile_ours(images)
     return 0
 
 
