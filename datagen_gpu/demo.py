@@ -263,6 +263,10 @@ def run_demo(out_dir="out", batch=64, device="cpu", seed=0, source="auto", colum
     write_png(path, grid)
     result = DemoResult(path, used, device, batch, timings, outputs)
     log(format_report(result, seed))
+    from .audio_demo import render_specaugment_demo
+
+    spec_path = render_specaugment_demo(os.path.join(out_dir, "specaugment.png"), seed=seed)
+    log(f"SpecAugment (LD policy) before/after: {spec_path}")
     return result
 
 

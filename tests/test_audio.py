@@ -7,7 +7,7 @@ from datagen_gpu import reference as R
 from datagen_gpu._audio import layout_order
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs
 
-from conftest import run_op, skip_unsupported
+from _backends import run_op, skip_unsupported
 
 SPEC_SHAPES = [(3, 17, 29), (2, 2, 13, 41), (1, 5, 130)]
 WAVE_SHAPES = [(3, 257), (2, 2, 77), (2, 3, 5, 19)]

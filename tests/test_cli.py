@@ -45,6 +45,8 @@ def test_demo_writes_grid_and_table(tmp_path, capsys, source):
     for name in OP_NAMES:
         assert f"| {name} |" in out
     assert str(path) in out
+    spec = tmp_path / "specaugment.png"
+    assert spec.is_file() and str(spec) in out and _decode(spec).float().std() > 10
 
 
 def test_demo_is_deterministic(tmp_path, capsys):

@@ -14,7 +14,7 @@ from datagen_gpu import functional as F
 from datagen_gpu import reference as R
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs, random_images
 
-from conftest import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
+from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
 
 FACTOR_OPS = ["adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue"]
 

@@ -6,7 +6,7 @@ import torch
 from datagen_gpu import functional as F
 from datagen_gpu.testing import random_images
 
-from conftest import HAS_TRITON, run_op
+from _backends import HAS_TRITON, run_op
 
 FACTOR_FUNCS = [F.adjust_brightness, F.adjust_contrast, F.adjust_saturation, F.adjust_hue]
 OPS = torch.ops.datagen_gpu

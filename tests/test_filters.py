@@ -10,7 +10,7 @@ from datagen_gpu import reference as R
 from datagen_gpu._checks import is_channels_last
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs, random_images
 
-from conftest import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
+from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
 
 FLOAT_OUT = [torch.float32, torch.float16, torch.bfloat16]
 MEAN = [0.485, 0.456, 0.406]

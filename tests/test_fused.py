@@ -9,7 +9,7 @@ from datagen_gpu import reference as R
 from datagen_gpu.functional.geometry import _pack_images
 from datagen_gpu.testing import TOLERANCES, assert_close_to_reference, poison_outputs, random_images
 
-from conftest import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
+from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
 from test_resized_crop import BOX_KINDS, random_boxes
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

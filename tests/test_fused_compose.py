@@ -9,7 +9,7 @@ from datagen_gpu import functional as F
 from datagen_gpu import transforms as T
 from datagen_gpu.testing import random_images
 
-from conftest import HAS_TRITON
+from _backends import HAS_TRITON
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 # uint8 intermediates: the unfused path rounds after every op (and floors the

@@ -6,7 +6,7 @@ from datagen_gpu import functional as F
 from datagen_gpu import reference as R
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs, random_images
 
-from conftest import DTYPES, HAS_TRITON, SHAPES, run_op, shape_for, skip_unsupported
+from _backends import DTYPES, HAS_TRITON, SHAPES, run_op, shape_for, skip_unsupported
 
 
 def random_mix_params(B, H, W, gen):

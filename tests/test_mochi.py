@@ -6,7 +6,7 @@ from datagen_gpu import functional as F
 from datagen_gpu import reference as R
 from datagen_gpu.testing import poison_outputs
 
-from conftest import HAS_TRITON, run_op, skip_unsupported
+from _backends import HAS_TRITON, run_op, skip_unsupported
 
 # (B, D, K, N, s, s'): D not a power of two and above one Triton block, K odd,
 # s = 0, s' = 0, N = 1, N = K.

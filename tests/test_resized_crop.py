@@ -11,7 +11,7 @@ from datagen_gpu import reference as R
 from datagen_gpu.functional.geometry import _pack_images
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs, random_images
 
-from conftest import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
+from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
 
 BOX_KINDS = ["integer", "fractional", "outside"]
 
