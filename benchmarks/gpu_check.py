@@ -176,10 +176,23 @@ def main(argv=None):
     p.add_argument("--rep", type=int, default=200, help="do_bench rep time in ms")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--families", default="audio,mixing,image",
+                   help="comma-separated: audio, mixing (their own scripts, run first), image (last)")
     args = p.parse_args(argv)
     if args.quick:
         args.batch, args.rep = min(args.batch, 32), min(args.rep, 50)
     t0 = time.time()
+    families = set(args.families.split(","))
+    sub_failures = 0
+    sub_args = ["--device", args.device, "--rep", str(args.rep)] + (["--quick"] if args.quick else [])
+    for family in ("audio", "mixing"):
+        if family in families:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            module = __import__(f"gpu_check_{family}")
+            print(f"== {family} ops (benchmarks/gpu_check_{family}.py)", flush=True)
+            sub_failures += int(module.main(sub_args) != 0)
+    if "image" not in families:
+        return 1 if sub_failures else 0
     name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
     print(f"datagen_gpu gpu_check on {name}, torch {torch.__version__}, B={args.batch}, "
           f"{args.size}x{args.size} uint8")
@@ -190,8 +203,8 @@ def main(argv=None):
     for op, ms, gbs, worst in rows:
         ok = "ok" if worst <= 0 else f"FAIL {worst:.2g}"
         print(f"| {op} | {ms:.3f} | {gbs:.0f} | {100 * gbs / bw:.0f}% | {ok} |")
-    print(f"\n{failures} failure(s)")
-    return 1 if failures else 0
+    print(f"\n{failures} failure(s) in image ops; {sub_failures} failing family script(s)")
+    return 1 if failures or sub_failures else 0
 
 
 if __name__ == "__main__":

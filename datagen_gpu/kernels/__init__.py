@@ -36,6 +36,11 @@ LAUNCHERS = {
     "spec_mask": "audio",
     "freq_shift": "audio",
     "audio_mixup": "audio",
+    # mixing
+    "mix": "mixing",
+    "mochi_negatives": "mochi",
+    "mochi_logits": "mochi",
+    "mochi_logits_backward": "mochi",
 }
 
 

@@ -17,3 +17,8 @@ __all__ = [
     "RandomHorizontalFlip", "RandomResizedCrop", "RandomSolarize", "RandomTransform", "ToDtype",
 ]
 __all__ += ["TimeMasking", "FrequencyMasking", "SpecAugment", "FrequencyShift", "AudioMixup"]
+
+from .mixing import CutMix, Mixup, MixUp  # noqa: E402
+from .mochi import MoCHi, MoCoQueue  # noqa: E402
+
+__all__ += ["CutMix", "Mixup", "MixUp", "MoCHi", "MoCoQueue"]

@@ -1,0 +1,193 @@
+"""GPU check of the mixing ops (mix, mochi_*): correctness against the CPU kernels, then timings.
+
+    python benchmarks/gpu_check_mixing.py [--device cuda] [--quick]
+
+``mixing_cases()`` is what benchmarks/gpu_check.py imports to add these ops
+to its run; ``check_cases()`` runs them on one device and returns table rows.
+For every case the inputs are made on the CPU, the op runs on the device
+(Triton kernels on CUDA) and on the CPU (C++ kernels) with the same values,
+and the outputs are compared with the case's tolerance; MoCHi outputs are
+also compared with the float64 reference on the first queries. Timings use
+``triton.testing.do_bench`` on CUDA and wall-clock on the CPU; GB/s counts
+the bytes a kernel must move (images read twice and written once; for
+MoCHi, the two parent rows per synthetic point plus the outputs). On the
+CPU, ``--device cpu`` smoke-tests the script without a GPU.
+"""
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def _ensure_built():
+    try:
+        import datagen_gpu  # noqa: F401
+    except ImportError:
+        import subprocess
+
+        print("building datagen_gpu._C ...", flush=True)
+        subprocess.check_call([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=ROOT)
+
+
+_ensure_built()
+
+import torch  # noqa: E402
+from datagen_gpu import functional as F  # noqa: E402
+from datagen_gpu import reference as R  # noqa: E402
+from datagen_gpu.params import uniform  # noqa: E402
+from datagen_gpu.params.mixing import (cutmix_boxes_timm, flip_permutation, mochi_draws,  # noqa: E402
+                                       mochi_indices)
+from datagen_gpu.testing import max_violation, random_images  # noqa: E402
+
+
+@dataclass
+class MixCase:
+    name: str
+    inputs: tuple                      # CPU tensors / numbers
+    fn: Callable                       # fn(*inputs) -> tensor
+    moved_bytes: int                   # bytes the kernel must read and write once
+    atol: float = 0.0                  # for non-image outputs (images use testing.TOLERANCES)
+    rtol: float = 0.0
+    image_output: bool = False
+    reference: Optional[Callable] = None  # float64 reference of a slice: (inputs) -> (got slice fn, ref)
+
+
+def _to(x, device):
+    return x.to(device) if isinstance(x, torch.Tensor) else x
+
+
+def _mochi_inputs(B, K, D, N, s, s2, queue_dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.nn.functional.normalize(torch.randn(B, D, generator=g), dim=1)
+    queue = torch.nn.functional.normalize(torch.randn(K, D, generator=g), dim=1).to(queue_dtype)
+    hard = (q @ queue.float().T).topk(N, dim=1).indices
+    pair, alpha, qidx, beta = mochi_indices(uniform(seed, torch.arange(B), 1, mochi_draws(s, s2),
+                                                    torch.float64), N, s, s2)
+    return q, queue, hard, pair, alpha, qidx, beta
+
+
+def mixing_cases(batch=256, size=224, quick=False):
+    """The mixing ops' GPU-check cases: Mixup/CutMix images (uint8, bf16, fp32) and MoCHi at issue 4's size."""
+    if quick:
+        batch, size = min(batch, 32), min(size, 128)
+    cases = []
+    gen = torch.Generator().manual_seed(0)
+    B = batch
+    lam = torch.rand(B, generator=gen)
+    perm = flip_permutation(B)
+    u = torch.rand(B, 2, generator=gen, dtype=torch.float64)
+    boxes = cutmix_boxes_timm(u, torch.rand(B, generator=gen, dtype=torch.float64), size, size)
+    cut = torch.rand(B, generator=gen) < 0.5
+    elem_w = torch.where(cut, torch.ones_like(lam), lam)
+    elem_boxes = torch.where(cut.unsqueeze(1), boxes, torch.zeros_like(boxes))
+    for dtype in (torch.uint8, torch.bfloat16, torch.float32):
+        x = random_images((B, 3, size, size), dtype, generator=gen)
+        nbytes = 3 * x.numel() * x.element_size()
+        name = str(dtype).replace("torch.", "")
+        cases.append(MixCase(f"mixup {name}", (x, lam, perm), lambda x, l_, p: F.mixup(x, l_, p), nbytes,
+                             image_output=True))
+        cases.append(MixCase(f"cutmix {name}", (x, boxes, perm), lambda x, b, p: F.cutmix(x, b, p)[0], nbytes,
+                             image_output=True))
+        cases.append(MixCase(f"mix (timm elem) {name}", (x, elem_w, elem_boxes, perm),
+                             lambda x, w, b, p: F.mix(x, w, b, p), nbytes, image_output=True))
+    sizes = dict(B=64, K=8192, D=128, N=256, s=64, s2=64) if quick else \
+        dict(B=256, K=65536, D=128, N=1024, s=256, s2=256)
+    S = sizes["s"] + sizes["s2"]
+    for queue_dtype, tol in ((torch.float32, 2e-5), (torch.float16, 2e-3)):
+        args = _mochi_inputs(**sizes, queue_dtype=queue_dtype)
+        qname = str(queue_dtype).replace("torch.", "")
+        parents = sizes["B"] * S * 2 * sizes["D"] * args[1].element_size()
+        grad = torch.randn(sizes["B"], S, generator=gen)
+
+        def ref_logits(*a):
+            n = 4
+            return (lambda out: out[:n],
+                    R.mochi_logits(a[0][:n].double(), a[1].double(), a[2][:n], a[3][:n], a[4][:n], a[5][:n],
+                                   a[6][:n], 0.2))
+
+        cases.append(MixCase(f"mochi_logits (queue {qname})", args,
+                             lambda *a: F.mochi_logits(*a, temperature=0.2), parents + sizes["B"] * S * 4,
+                             atol=tol * 5, rtol=tol, reference=ref_logits))
+        cases.append(MixCase(f"mochi_negatives (queue {qname})", args, lambda *a: F.mochi_negatives(*a),
+                             parents + sizes["B"] * S * sizes["D"] * 4, atol=tol, rtol=tol))
+        cases.append(MixCase(f"mochi_logits_backward (queue {qname})", (grad,) + args,
+                             lambda g, *a: torch.ops.datagen_gpu.mochi_logits_backward(g, *a, 0.2),
+                             parents + sizes["B"] * S * 4, atol=tol * 10, rtol=tol))
+        cases.append(MixCase(f"mochi reference, materializing (queue {qname})", args,
+                             lambda *a: R.mochi_logits(*a, 0.2), parents + sizes["B"] * S * 4,
+                             atol=tol * 5, rtol=tol))
+    return cases
+
+
+def _time(fn, device, rep_ms):
+    if device.type == "cuda":
+        import triton.testing
+
+        return triton.testing.do_bench(fn, warmup=25, rep=rep_ms)
+    fn()
+    n = 3
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n * 1e3
+
+
+def check_cases(cases, device, rep_ms=100):
+    """Run every case on ``device`` and on the CPU; rows (name, ms, GB/s, status) and the failure count."""
+    device = torch.device(device)
+    rows, failures = [], 0
+    for case in cases:
+        status = "ok"
+        try:
+            dev_inputs = tuple(_to(a, device) for a in case.inputs)
+            out = case.fn(*dev_inputs).cpu()
+            if device.type != "cpu":
+                cpu_out = case.fn(*case.inputs)
+                if case.image_output:
+                    worst, _ = max_violation(out, R.to_unit(cpu_out))
+                    ok = worst <= 0
+                else:
+                    ok = torch.allclose(out.double(), cpu_out.double(), atol=case.atol, rtol=case.rtol)
+                if not ok:
+                    status = "FAIL vs CPU kernel"
+            if case.reference is not None:
+                take, ref = case.reference(*case.inputs)
+                if not torch.allclose(take(out).double(), ref, atol=case.atol, rtol=case.rtol):
+                    status = "FAIL vs reference"
+            ms = _time(lambda: case.fn(*dev_inputs), device, rep_ms)
+        except Exception as exc:  # report and go on: the table shows what broke
+            print(f"FAIL {case.name}: {type(exc).__name__}: {exc}")
+            rows.append((case.name, float("nan"), float("nan"), "ERROR"))
+            failures += 1
+            continue
+        failures += status != "ok"
+        rows.append((case.name, ms, case.moved_bytes / (ms * 1e-3) / 1e9, status))
+    return rows, failures
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--rep", type=int, default=100, help="do_bench rep time in ms")
+    args = p.parse_args(argv)
+    t0 = time.time()
+    name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
+    print(f"datagen_gpu mixing check on {name}, torch {torch.__version__}")
+    rows, failures = check_cases(mixing_cases(quick=args.quick), args.device, args.rep)
+    print(f"\ntotal {time.time() - t0:.0f} s\n")
+    print("| case | ms | GB/s (min. traffic) | check |")
+    print("|---|---:|---:|---|")
+    for case, ms, gbs, status in rows:
+        print(f"| {case} | {ms:.3f} | {gbs:.1f} | {status} |")
+    print(f"\n{failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
