@@ -96,6 +96,16 @@ def make_cases(P, device):
                           lambda u, dt: R.gaussian_blur(u, 23, r["sigma"])),
         "normalize": (lambda x: F.normalize(x, d["mean"], d["std"]),
                       lambda u, dt: R.normalize(u, r["mean"], r["std"])),
+        # crop + flip + jitter + grayscale + normalize in one pass (no solarize: its
+        # threshold is a discontinuity where float32 orders may legitimately differ)
+        "fused_augment": (
+            lambda x: F.fused_augment(x, d["boxes"], 224, flip=d["coin"], brightness=d["b"],
+                                      contrast=d["c"], saturation=d["s"], hue=d["h"],
+                                      order=d["order"], grayscale=~d["coin"], mean=d["mean"],
+                                      std=d["std"]),
+            lambda u, dt: R.fused_augment(u, r["boxes"], (224, 224), r["coin"], True, r["b"],
+                                          r["c"], r["s"], r["h"], r["order"], ~r["coin"],
+                                          mean=r["mean"], std=r["std"])),
     }
 
 

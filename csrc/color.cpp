@@ -5,7 +5,8 @@
 // Fused jitter: each sample has a plan, the list of its non-identity steps in
 // its own order (brightness 0, contrast 1, saturation 2, hue 3). Work items
 // are (sample, block of rows); a row is loaded into planar float buffers, the
-// steps run on the whole row (color_math.h), the row is stored once.
+// steps run on the whole row (color_plan.h, color_math.h), the row is
+// stored once.
 // Contrast needs the mean grayscale of the image as it is when contrast runs:
 // a first pass applies the steps before contrast in registers and writes one
 // partial sum per (sample, row block); the partials are added in a fixed
@@ -19,111 +20,43 @@
 #include <limits>
 #include <vector>
 
-#include "color_math.h"
+#include "color_plan.h"
 #include "common.h"
 
 namespace datagen_gpu {
+
+void check_factor(const at::Tensor& p, int64_t batch, c10::Device device, const char* name,
+                  float low, float high) {
+  check_param(p, batch, device, name, at::kFloat);
+  const float* v = p.const_data_ptr<float>();
+  for (int64_t i = 0; i < p.numel(); ++i) {
+    TORCH_CHECK_VALUE(v[i] >= low && v[i] <= high, name, ": expected values in [", low, ", ",
+                      high, "], got ", v[i]);
+  }
+}
+
+void check_order(const at::Tensor& order, int64_t batch, c10::Device device) {
+  TORCH_CHECK_VALUE(order.dim() == 2 && order.size(0) == batch && order.size(1) == 4,
+                    "order: expected shape (", batch, ", 4), got ", order.sizes());
+  TORCH_CHECK_TYPE(order.scalar_type() == at::kLong, "order: expected dtype int64, got ",
+                   order.scalar_type());
+  TORCH_CHECK_VALUE(order.device() == device, "order: expected device ", device,
+                    " (the images' device), got ", order.device());
+  TORCH_CHECK_VALUE(order.is_contiguous(), "order: expected a contiguous tensor");
+  const int64_t* o = order.const_data_ptr<int64_t>();
+  for (int64_t b = 0; b < batch; ++b) {
+    int seen = 0;
+    for (int64_t k = 0; k < 4; ++k) {
+      const int64_t v = o[b * 4 + k];
+      TORCH_CHECK_VALUE(v >= 0 && v < 4, "order: expected a permutation of 0, 1, 2, 3 per "
+                        "sample, got ", v, " in row ", b);
+      seen |= 1 << v;
+    }
+    TORCH_CHECK_VALUE(seen == 15, "order: row ", b, " is not a permutation of 0, 1, 2, 3");
+  }
+}
+
 namespace {
-
-enum Op : int64_t { kBrightness = 0, kContrast = 1, kSaturation = 2, kHue = 3 };
-
-struct Step {
-  int64_t op;
-  float factor;    // hue: shift in sextants, in [0, 6)
-  bool quantized;  // uint8 input and first applied step: floor the grayscale
-};
-
-struct Plan {
-  int n = 0;
-  Step steps[4];
-  int contrast = -1;  // index of the contrast step, -1 when none
-};
-
-// Per-sample factors; a null pointer means "identity for every sample".
-struct Factors {
-  const float* brightness = nullptr;
-  const float* contrast = nullptr;
-  const float* saturation = nullptr;
-  const float* hue = nullptr;
-  const int64_t* order = nullptr;  // (B, 4); null: 0, 1, 2, 3
-};
-
-Plan make_plan(const Factors& f, int64_t b, bool uint8_input) {
-  Plan plan;
-  for (int64_t k = 0; k < 4; ++k) {
-    const int64_t op = f.order ? f.order[b * 4 + k] : k;
-    float value = 0.0f;
-    bool identity = true;
-    if (op == kBrightness && f.brightness) {
-      value = f.brightness[b];
-      identity = value == 1.0f;
-    } else if (op == kContrast && f.contrast) {
-      value = f.contrast[b];
-      identity = value == 1.0f;
-    } else if (op == kSaturation && f.saturation) {
-      value = f.saturation[b];
-      identity = value == 1.0f;
-    } else if (op == kHue && f.hue) {
-      const float h = f.hue[b];
-      identity = h == 0.0f;
-      value = 6.0f * (h - std::floor(h));
-      value = value >= 6.0f ? 0.0f : value;
-    }
-    if (identity) continue;
-    if (op == kContrast) plan.contrast = plan.n;
-    plan.steps[plan.n] = Step{op, value, uint8_input && plan.n == 0};
-    ++plan.n;
-  }
-  return plan;
-}
-
-// Planar row buffers of one thread: C planes of W floats plus a gray row.
-struct Rows {
-  int64_t C, W;
-  std::vector<float> data;
-  Rows(int64_t C_, int64_t W_) : C(C_), W(W_), data((C_ + 1) * W_) {}
-  float* plane(int64_t c) { return data.data() + c * W; }
-  float* gray() { return data.data() + C * W; }
-};
-
-void load_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
-  for (int64_t c = 0; c < v.C; ++c) load_row(v, v.offset(b, c, h, 0), v.sW, v.W, rows.plane(c));
-}
-
-void store_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
-  for (int64_t c = 0; c < v.C; ++c) store_row(v, v.offset(b, c, h, 0), v.sW, v.W, rows.plane(c));
-}
-
-// The grayscale of the row: weighted for RGB, the channel itself for C == 1.
-const float* gray_of(Rows& rows, bool quantized) {
-  if (rows.C != 3) return rows.plane(0);
-  color::gray_row(rows.plane(0), rows.plane(1), rows.plane(2), rows.W, quantized, rows.gray());
-  return rows.gray();
-}
-
-// Runs steps [0, end) of the plan on the loaded row.
-void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
-  const int64_t n = rows.W;
-  for (int k = 0; k < end; ++k) {
-    const Step& s = plan.steps[k];
-    switch (s.op) {
-      case kBrightness:
-        for (int64_t c = 0; c < rows.C; ++c) color::brightness_row(rows.plane(c), n, s.factor);
-        break;
-      case kContrast:
-        for (int64_t c = 0; c < rows.C; ++c) color::blend_scalar_row(rows.plane(c), n, s.factor, mean);
-        break;
-      case kSaturation: {
-        const float* gray = gray_of(rows, s.quantized);
-        for (int64_t c = 0; c < 3; ++c) color::blend_row(rows.plane(c), gray, n, s.factor);
-        break;
-      }
-      case kHue:
-        color::hue_row(rows.plane(0), rows.plane(1), rows.plane(2), n, s.factor);
-        break;
-    }
-  }
-}
 
 // Rows per work item: about 16K pixels, at least one row.
 int64_t rows_per_block(const ImageView& v) {
@@ -197,12 +130,7 @@ at::Tensor jitter_core(const at::Tensor& images, const Factors& f, at::ScalarTyp
 
 void check_factor(const at::Tensor& p, const at::Tensor& images, const char* name,
                   float low, float high) {
-  check_param(p, images, name, at::kFloat);
-  const float* v = p.const_data_ptr<float>();
-  for (int64_t i = 0; i < p.numel(); ++i) {
-    TORCH_CHECK_VALUE(v[i] >= low && v[i] <= high, name, ": expected values in [", low, ", ",
-                      high, "], got ", v[i]);
-  }
+  datagen_gpu::check_factor(p, images.size(0), images.device(), name, low, high);
 }
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -216,24 +144,7 @@ void check_contrast_channels(const at::Tensor& images) {
 }
 
 void check_order(const at::Tensor& order, const at::Tensor& images) {
-  TORCH_CHECK_VALUE(order.dim() == 2 && order.size(0) == images.size(0) && order.size(1) == 4,
-                    "order: expected shape (", images.size(0), ", 4), got ", order.sizes());
-  TORCH_CHECK_TYPE(order.scalar_type() == at::kLong, "order: expected dtype int64, got ",
-                   order.scalar_type());
-  TORCH_CHECK_VALUE(order.device() == images.device(), "order: expected device ",
-                    images.device(), " (the images' device), got ", order.device());
-  TORCH_CHECK_VALUE(order.is_contiguous(), "order: expected a contiguous tensor");
-  const int64_t* o = order.const_data_ptr<int64_t>();
-  for (int64_t b = 0; b < order.size(0); ++b) {
-    int seen = 0;
-    for (int64_t k = 0; k < 4; ++k) {
-      const int64_t v = o[b * 4 + k];
-      TORCH_CHECK_VALUE(v >= 0 && v < 4, "order: expected a permutation of 0, 1, 2, 3 per "
-                        "sample, got ", v, " in row ", b);
-      seen |= 1 << v;
-    }
-    TORCH_CHECK_VALUE(seen == 15, "order: row ", b, " is not a permutation of 0, 1, 2, 3");
-  }
+  datagen_gpu::check_order(order, images.size(0), images.device());
 }
 
 // ---------------------------------------------------------------- ops

@@ -11,6 +11,8 @@
 //   brightness = clamp(f x, 0, 1)
 //   blend      = clamp(f x + (1 - f) y, 0, 1)    (_blend; y = gray or its mean)
 //   hue        = HSV rotation, see hue_row
+//   solarize   = 1 - x where x >= t
+//   normalize  = (x - mean) / std
 #pragma once
 
 #include <cstdint>
@@ -150,6 +152,13 @@ inline void solarize_row(float* __restrict x, int64_t n, float t) {
     const float v = x[i];
     x[i] = v >= t ? 1.0f - v : v;
   }
+}
+
+// Normalize: x = (x - mean) * inv_std (torchvision's normalize, with the
+// reciprocal of the standard deviation).
+inline void normalize_row(float* __restrict x, int64_t n, float mean, float inv_std) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] = (x[i] - mean) * inv_std;
 }
 
 }  // namespace color

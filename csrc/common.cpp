@@ -134,15 +134,20 @@ void check_images(const at::Tensor& images, const char* name, int64_t channels) 
   }
 }
 
-void check_param(const at::Tensor& p, const at::Tensor& images, const char* name,
+void check_param(const at::Tensor& p, int64_t batch, c10::Device device, const char* name,
                  at::ScalarType dtype) {
-  TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == images.size(0), name,
-                    ": expected shape (", images.size(0), ",), got ", p.sizes());
+  TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == batch, name, ": expected shape (", batch,
+                    ",), got ", p.sizes());
   TORCH_CHECK_TYPE(p.scalar_type() == dtype, name, ": expected dtype ", dtype, ", got ",
                    p.scalar_type());
-  TORCH_CHECK_VALUE(p.device() == images.device(), name, ": expected device ",
-                    images.device(), " (the images' device), got ", p.device());
+  TORCH_CHECK_VALUE(p.device() == device, name, ": expected device ", device,
+                    " (the images' device), got ", p.device());
   TORCH_CHECK_VALUE(p.is_contiguous(), name, ": expected a contiguous tensor");
+}
+
+void check_param(const at::Tensor& p, const at::Tensor& images, const char* name,
+                 at::ScalarType dtype) {
+  check_param(p, images.size(0), images.device(), name, dtype);
 }
 
 void check_out_dtype(at::ScalarType dtype, const char* name) {

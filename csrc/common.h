@@ -50,6 +50,9 @@ void check_images(const at::Tensor& images, const char* name, int64_t channels =
 // A per-sample parameter: 1-D, length B, dtype `dtype`, on the images' device.
 void check_param(const at::Tensor& p, const at::Tensor& images, const char* name,
                  at::ScalarType dtype);
+// The same for a batch of `batch` samples on `device` (ops whose images are packed).
+void check_param(const at::Tensor& p, int64_t batch, c10::Device device, const char* name,
+                 at::ScalarType dtype);
 void check_out_dtype(at::ScalarType dtype, const char* name);
 
 // True when channels_last is the layout to keep for outputs of `t`.

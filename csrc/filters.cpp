@@ -13,6 +13,7 @@
 #include <cmath>
 #include <vector>
 
+#include "color_math.h"
 #include "common.h"
 
 namespace datagen_gpu {
@@ -226,8 +227,7 @@ at::Tensor normalize_cpu(const at::Tensor& images, const at::Tensor& mean, const
         sstride = src.sW;
         dstride = dst.sW;
         load_row(src, so, sstride, n, x);
-        const float mc = m[c], ic = inv[c];
-        for (int64_t i = 0; i < n; ++i) x[i] = (x[i] - mc) * ic;
+        color::normalize_row(x, n, m[c], inv[c]);
       }
       store_row(dst, dso, dstride, n, x);
     }

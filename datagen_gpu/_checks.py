@@ -14,6 +14,13 @@ import torch
 IMAGE_DTYPES = (torch.uint8, torch.float16, torch.bfloat16, torch.float32)
 
 
+def host_checks(value: torch.Tensor) -> bool:
+    """Whether value checks run on ``value``: a CPU tensor, outside torch.compile
+    tracing (a traced graph must not branch on tensor values; the C++ ops check
+    the values again when they run)."""
+    return value.device.type == "cpu" and not torch.compiler.is_compiling()
+
+
 def check_images(images, name="images", channels=None):
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(images).__name__}")
@@ -93,8 +100,8 @@ def check_param(value, images, name, dtype):
 
 def check_range(value: torch.Tensor, name: str, low=None, high=None, *,
                 low_inclusive=True, high_inclusive=True, what=None):
-    """Value-range check of a parameter tensor; runs only on CPU tensors (see module doc)."""
-    if value.device.type != "cpu" or value.numel() == 0:
+    """Value-range check of a parameter tensor; runs only on CPU tensors, eagerly (host_checks)."""
+    if not host_checks(value) or value.numel() == 0:
         return
     bad = torch.zeros_like(value, dtype=torch.bool)
     if low is not None:

@@ -7,7 +7,7 @@ selects no step, and hue factors are reduced modulo 1.
 """
 import torch
 
-from ._checks import check_images, check_param, check_range
+from ._checks import check_images, check_param, check_range, host_checks
 
 # uint8 thresholds are in 0..255, float thresholds in 0..1 (torchvision's _max_value)
 MAX_VALUE = {torch.uint8: 255.0, torch.float16: 1.0, torch.bfloat16: 1.0, torch.float32: 1.0}
@@ -44,7 +44,7 @@ def check_order(order, images, name="order"):
                          f"got {order.device}")
     if not order.is_contiguous():
         raise ValueError(f"{name}: expected a contiguous tensor")
-    if order.device.type == "cpu" and batch > 0:
+    if host_checks(order) and batch > 0:
         expected = torch.arange(4, dtype=torch.int64)
         bad = (order.sort(dim=1).values != expected).any(dim=1)
         if bool(bad.any()):

@@ -251,6 +251,55 @@ def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
     return (images - mean) / std
 
 
+# --------------------------------------------------------------------------- fused
+
+
+def fused_augment(images, boxes=None, size=None, flip=None, antialias=True, brightness=None,
+                  contrast=None, saturation=None, hue=None, order=None, grayscale=None,
+                  solarize_threshold=None, solarize_apply=None, mean=None, std=None, views=1):
+    """``functional.fused_augment``, composed from the functions above.
+
+    ``images``: float64 (B, C, H, W) in [0, 1] or a list of (C, Hi, Wi); sample
+    ``v * B + i`` of ``views`` views reads image ``i``. Per-sample parameters are
+    (V * B,) tensors or None (stage skipped); every intermediate stays float64
+    (no rounding, no floored grayscale).
+    """
+    images = list(images) * views
+    if boxes is not None:
+        x = resized_crop(images, boxes, size, flip, antialias)
+    else:
+        x = torch.stack([img.to(torch.float64) for img in images])
+        if flip is not None:
+            x = hflip(x, flip)
+    n = x.shape[0]
+    jitter = (brightness, contrast, saturation, hue)
+    if any(f is not None for f in jitter) and n > 0:
+        ones, zeros = torch.ones(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
+        b, c, s = (ones if f is None else f for f in jitter[:3])
+        h = zeros if hue is None else hue
+        o = torch.arange(4).expand(n, 4) if order is None else order
+        if x.shape[1] == 3:
+            x = color_jitter(x, b, c, s, h, o)
+        else:  # brightness and contrast of a single channel, in the sample's order
+            outs = []
+            for i, img in enumerate(x):
+                for op in o[i].tolist():
+                    if op == BRIGHTNESS and float(b[i]) != 1.0:
+                        img = _brightness_one(img, float(b[i]))
+                    elif op == CONTRAST and float(c[i]) != 1.0:
+                        img = _contrast_one(img, float(c[i]))
+                outs.append(img)
+            x = torch.stack(outs)
+    if grayscale is not None:
+        x = rgb_to_grayscale(x, grayscale)
+    if solarize_threshold is not None:
+        apply = torch.ones(n, dtype=torch.bool) if solarize_apply is None else solarize_apply
+        x = solarize(x, solarize_threshold.to(torch.float64), apply, torch.float64)
+    if mean is not None:
+        x = normalize(x, mean, std)
+    return x
+
+
 # --------------------------------------------------------------------------- audio
 # Spectrograms (B, F, T) / (B, C, F, T) and waveforms (B, ...) as float64, not
 # limited to [0, 1]. Masks are [start, start + width) clipped to the axis.

@@ -12,5 +12,5 @@ def test_gpu_check_runs_on_cpu(capsys):
     assert mod.main(["--device", "cpu", "--batch", "2", "--size", "32", "--rep", "1"]) == 0
     out = capsys.readouterr().out
     assert "| op | ms | GB/s |" in out and "0 failure(s)" in out
-    for op in ("resized_crop", "color_jitter", "gaussian_blur", "normalize"):
+    for op in ("resized_crop", "color_jitter", "gaussian_blur", "normalize", "fused_augment"):
         assert f"| {op} |" in out

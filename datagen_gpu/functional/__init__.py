@@ -10,15 +10,18 @@ from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_satur
                     color_jitter, rgb_to_grayscale, solarize)
 from .convert import to_dtype
 from .filters import gaussian_blur, normalize
+from .fused import fused_augment
 from .geometry import hflip, resized_crop
+from .mixing import cutmix, mix, mix_labels, mixup
+from .mochi import mochi_logits, mochi_negatives
 
 __all__ = [
+    # image
     "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation", "color_jitter",
-    "gaussian_blur", "hflip", "normalize", "resized_crop", "rgb_to_grayscale", "solarize", "to_dtype",
+    "fused_augment", "gaussian_blur", "hflip", "normalize", "resized_crop", "rgb_to_grayscale",
+    "solarize", "to_dtype",
+    # spectrogram / audio
+    "audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask",
+    # mixing
+    "cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives",
 ]
-__all__ += ["audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask"]
-
-from .mixing import cutmix, mix, mix_labels, mixup  # noqa: E402
-from .mochi import mochi_logits, mochi_negatives  # noqa: E402
-
-__all__ += ["cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives"]

@@ -3,7 +3,7 @@ from numbers import Number
 
 import torch
 
-from .._checks import as_param, check_images, check_range, resolve_out_dtype
+from .._checks import as_param, check_images, check_range, host_checks, resolve_out_dtype
 
 _FLOAT_OUT = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -130,6 +130,6 @@ def normalize(images: torch.Tensor, mean, std, *, out_dtype=torch.float32) -> to
                         f"got {out_dtype}")
     mean = _channel_param(mean, images, "mean")
     std = _channel_param(std, images, "std")
-    if std.device.type == "cpu" and bool((std == 0).any()):
+    if host_checks(std) and bool((std == 0).any()):
         raise ValueError(f"std: expected non-zero values, got {std.tolist()}")
     return torch.ops.datagen_gpu.normalize(images, mean, std, out_dtype)

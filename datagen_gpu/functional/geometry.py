@@ -1,8 +1,8 @@
 """Geometry functionals: hflip, resized_crop."""
 import torch
 
-from .._checks import (IMAGE_DTYPES, as_param, check_images, check_range, is_channels_last,
-                       resolve_out_dtype)
+from .._checks import (IMAGE_DTYPES, as_param, check_images, check_range, host_checks,
+                       is_channels_last, resolve_out_dtype)
 
 
 def hflip(images: torch.Tensor, apply=None, *, out_dtype=None) -> torch.Tensor:
@@ -107,7 +107,7 @@ def _check_boxes(boxes, batch, device):
     if boxes.device != device:
         raise ValueError(f"boxes: expected device {device} (the images' device), got {boxes.device}")
     boxes = boxes.to(torch.float32).contiguous()
-    if boxes.device.type == "cpu" and batch > 0:
+    if host_checks(boxes) and batch > 0:
         if not bool(torch.isfinite(boxes).all()):
             raise ValueError("boxes: expected finite values")
         check_range(boxes[:, 2:], "boxes", low=0, low_inclusive=False, what="height and width")

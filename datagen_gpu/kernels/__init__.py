@@ -29,6 +29,7 @@ LAUNCHERS = {
     "solarize": "color",
     "gaussian_blur": "filters",
     "normalize": "filters",
+    "fused_augment": "fused",
     # audio
     "time_mask": "audio",
     "freq_mask": "audio",

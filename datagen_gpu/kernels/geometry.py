@@ -92,6 +92,66 @@ def _box_coord(boxes, i, IS_LENGTH: tl.constexpr):
 
 
 @triton.jit
+def _crop_taps(meta, boxes, flip, b, oy, ox, out_h, out_w, ANTIALIAS: tl.constexpr):
+    """Sample b's source and the taps of output rows ``oy`` and columns ``ox``.
+
+    Returns (element offset of the image, its strides C, H, W, its size H, W,
+    then the row taps and the column taps as ``_axis_taps`` gives them, the
+    columns mirrored where ``flip[b]``). Tap counts are 0 outside the output.
+    """
+    row = meta + b * 6
+    H = tl.load(row + 1)
+    W = tl.load(row + 2)
+    top = _box_coord(boxes, b * 4, False)
+    left = _box_coord(boxes, b * 4 + 1, False)
+    height = _box_coord(boxes, b * 4 + 2, True)
+    width = _box_coord(boxes, b * 4 + 3, True)
+    ox_src = tl.where(tl.load(flip + b), out_w - 1 - ox, ox)
+    y0, ny, ey, inv_y, norm_y = _axis_taps(top, height, oy, H, out_h, ANTIALIAS)
+    x0, nx, ex, inv_x, norm_x = _axis_taps(left, width, ox_src, W, out_w, ANTIALIAS)
+    ny = tl.where(oy < out_h, ny, 0)
+    nx = tl.where(ox < out_w, nx, 0)
+    return (tl.load(row), tl.load(row + 3), tl.load(row + 4), tl.load(row + 5), H, W,
+            y0, ny, ey, inv_y, norm_y, x0, nx, ex, inv_x, norm_x)
+
+
+@triton.jit
+def _resample_tile(base, s_c, s_h, s_w, H, W, y0, ny, ey, inv_y, norm_y, x0, nx, ex, inv_x, norm_x,
+                   mask, RGB: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
+    """sum_y sum_x wy[oy, y] * wx[ox, x] * in[c, y, x] for a (BLOCK_H, BLOCK_W) tile.
+
+    ``base`` points at channel 0 (RGB: channels 0, 1, 2 at ``base + c * s_c``,
+    sharing the weights; else only channel 0). The tap loops run to the largest
+    tap count in the tile; every index is clamped into the image, so any box
+    is memory-safe. Returns three tiles (the last two are zeros unless RGB).
+    """
+    acc0 = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+    acc1 = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+    acc2 = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+    for ky in range(0, tl.max(ny, axis=0)):
+        wy = tl.maximum(1.0 - tl.abs(ey + ky) * inv_y, 0.0) * norm_y
+        wy = tl.where(ky < ny, wy, 0.0)
+        y = tl.minimum(y0 + ky, H - 1)
+        row0 = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+        row1 = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+        row2 = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
+        for kx in range(0, tl.max(nx, axis=0)):
+            wx = tl.maximum(1.0 - tl.abs(ex + kx) * inv_x, 0.0) * norm_x
+            wx = tl.where(kx < nx, wx, 0.0)
+            x = tl.minimum(x0 + kx, W - 1)
+            off = y[:, None] * s_h + x[None, :] * s_w
+            row0 += wx[None, :] * load_f32(base, off, mask)
+            if RGB:
+                row1 += wx[None, :] * load_f32(base + s_c, off, mask)
+                row2 += wx[None, :] * load_f32(base + 2 * s_c, off, mask)
+        acc0 += wy[:, None] * row0
+        if RGB:
+            acc1 += wy[:, None] * row1
+            acc2 += wy[:, None] * row2
+    return acc0, acc1, acc2
+
+
+@triton.jit
 def _resized_crop_kernel(src, meta, boxes, flip, dst, C, out_h, out_w, tiles_w, tiles,
                          d_b, d_c, d_h, d_w,
                          ANTIALIAS: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
@@ -105,50 +165,21 @@ def _resized_crop_kernel(src, meta, boxes, flip, dst, C, out_h, out_w, tiles_w, 
 
     One program per (sample * channel, output tile); sample b's image starts at
     element meta[b, 0] of ``src`` with size meta[b, 1:3] and strides meta[b, 3:6]
-    (a ragged batch is one launch). The tap loops run to the largest tap count
-    in the tile; weights are computed in registers; every index is clamped into
-    the image, so any box is memory-safe. 64-bit offsets.
+    (a ragged batch is one launch). Weights are computed in registers
+    (``_crop_taps``, ``_resample_tile``). 64-bit offsets.
     """
     pid = tl.program_id(0).to(tl.int64)
     bc = pid // tiles
     tile = pid % tiles
     b = bc // C
     c = bc % C
-    row = meta + b * 6
-    H = tl.load(row + 1)
-    W = tl.load(row + 2)
-    base = src + tl.load(row) + c * tl.load(row + 3)
-    s_h = tl.load(row + 4)
-    s_w = tl.load(row + 5)
-    top = _box_coord(boxes, b * 4, False)
-    left = _box_coord(boxes, b * 4 + 1, False)
-    height = _box_coord(boxes, b * 4 + 2, True)
-    width = _box_coord(boxes, b * 4 + 3, True)
-
     oy = (tile // tiles_w) * BLOCK_H + tl.arange(0, BLOCK_H)
     ox = (tile % tiles_w) * BLOCK_W + tl.arange(0, BLOCK_W)
-    in_h = oy < out_h
-    in_w = ox < out_w
-    ox_src = tl.where(tl.load(flip + b), out_w - 1 - ox, ox)
-    y0, ny, ey, inv_y, norm_y = _axis_taps(top, height, oy, H, out_h, ANTIALIAS)
-    x0, nx, ex, inv_x, norm_x = _axis_taps(left, width, ox_src, W, out_w, ANTIALIAS)
-    ny = tl.where(in_h, ny, 0)
-    nx = tl.where(in_w, nx, 0)
-    mask = in_h[:, None] & in_w[None, :]
-
-    acc = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
-    for ky in range(0, tl.max(ny, axis=0)):
-        wy = tl.maximum(1.0 - tl.abs(ey + ky) * inv_y, 0.0) * norm_y
-        wy = tl.where(ky < ny, wy, 0.0)
-        y = tl.minimum(y0 + ky, H - 1)
-        row_acc = tl.zeros([BLOCK_H, BLOCK_W], dtype=tl.float32)
-        for kx in range(0, tl.max(nx, axis=0)):
-            wx = tl.maximum(1.0 - tl.abs(ex + kx) * inv_x, 0.0) * norm_x
-            wx = tl.where(kx < nx, wx, 0.0)
-            x = tl.minimum(x0 + kx, W - 1)
-            v = load_f32(base, y[:, None] * s_h + x[None, :] * s_w, mask)
-            row_acc += wx[None, :] * v
-        acc += wy[:, None] * row_acc
+    mask = (oy < out_h)[:, None] & (ox < out_w)[None, :]
+    off, s_c, s_h, s_w, H, W, y0, ny, ey, inv_y, norm_y, x0, nx, ex, inv_x, norm_x = _crop_taps(
+        meta, boxes, flip, b, oy, ox, out_h, out_w, ANTIALIAS)
+    acc, _, _ = _resample_tile(src + off + c * s_c, s_c, s_h, s_w, H, W, y0, ny, ey, inv_y, norm_y,
+                               x0, nx, ex, inv_x, norm_x, mask, False, BLOCK_H, BLOCK_W)
     store_f32(dst + b * d_b + c * d_c, oy[:, None] * d_h + ox[None, :] * d_w, acc, mask)
 
 
@@ -170,18 +201,8 @@ def _check_meta(src, src_meta, channels):
         raise ValueError("src_meta: a row addresses elements outside src")
 
 
-def resized_crop(src, src_meta, channels, boxes, flip, out_h, out_w, antialias, out_dtype,
-                 channels_last):
-    """Launcher of torch.ops.datagen_gpu.resized_crop (same arguments and checks as the C++ op)."""
-    if src.dtype not in IMAGE_DTYPES:
-        raise TypeError(f"images: expected uint8, float16, bfloat16 or float32, got {src.dtype}")
-    if channels < 0:
-        raise ValueError(f"channels: expected >= 0, got {channels}")
-    if out_h < 1 or out_w < 1:
-        raise ValueError(f"size: expected positive (h, w), got ({out_h}, {out_w})")
-    check_out_dtype(out_dtype)
-    _check_meta(src, src_meta, channels)
-    batch = src_meta.shape[0]
+def check_op_boxes(boxes, src, batch):
+    """(batch, 4) float32 contiguous boxes on src's device; finite, height and width > 0 (CPU)."""
     if boxes.dim() != 2 or tuple(boxes.shape) != (batch, 4):
         raise ValueError(f"boxes: expected shape ({batch}, 4), got {tuple(boxes.shape)}")
     if boxes.dtype != torch.float32:
@@ -192,6 +213,25 @@ def resized_crop(src, src_meta, channels, boxes, flip, out_h, out_w, antialias, 
         if not bool(torch.isfinite(boxes).all()):
             raise ValueError("boxes: expected finite values")
         check_range(boxes[:, 2:], "boxes", low=0, low_inclusive=False, what="height and width")
+
+
+def check_source(src, src_meta, channels, out_h, out_w, out_dtype):
+    """The checks of the source arguments shared by resized_crop and fused_augment."""
+    if src.dtype not in IMAGE_DTYPES:
+        raise TypeError(f"images: expected uint8, float16, bfloat16 or float32, got {src.dtype}")
+    if channels < 0:
+        raise ValueError(f"channels: expected >= 0, got {channels}")
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"size: expected positive (h, w), got ({out_h}, {out_w})")
+    check_out_dtype(out_dtype)
+    _check_meta(src, src_meta, channels)
+
+
+def resized_crop(src, src_meta, channels, boxes, flip, out_h, out_w, antialias, out_dtype,
+                 channels_last):
+    """Launcher of torch.ops.datagen_gpu.resized_crop (same arguments and checks as the C++ op)."""
+    check_source(src, src_meta, channels, out_h, out_w, out_dtype)
+    check_op_boxes(boxes, src, src_meta.shape[0])
     check_param(flip, src_meta, "flip", torch.bool)
     return _launch_resized_crop(src, src_meta, channels, boxes, flip, out_h, out_w, antialias,
                                 out_dtype, channels_last)

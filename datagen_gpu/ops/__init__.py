@@ -6,6 +6,6 @@ torch.compile / FakeTensor / opcheck) and binds the CUDA dispatch key to the
 Triton launcher of the same name in ``datagen_gpu.kernels`` (imported lazily,
 on the first CUDA call).
 """
-from . import color, filters, geometry  # noqa: F401
+from . import color, filters, fused, geometry  # noqa: F401
 from . import audio  # noqa: F401
 from . import mixing, mochi  # noqa: F401

@@ -52,11 +52,13 @@ class RandomTransform(nn.Module):
         self.seed = seed
         self.same_on_batch = bool(same_on_batch)
         self.stream = 0
+        # computed once, here: torch.compile cannot trace zlib
+        self._class_id = zlib.crc32(type(self).__name__.encode())
         self.register_buffer("_next_id", torch.zeros((), dtype=torch.int64), persistent=False)
 
     @property
     def op_id(self) -> int:
-        return zlib.crc32(type(self).__name__.encode()) + (self.stream << 32)
+        return self._class_id + (self.stream << 32)
 
     def assign_stream(self, stream: int) -> None:
         """Set this transform's random stream (containers number their children)."""

@@ -50,10 +50,18 @@ class Compose(RandomTransform):
     Each transform gets its own random stream (its position), so two
     transforms of the same class draw independently. With ``seed`` given, it
     overrides the children's seeds.
+
+    With ``fuse=True`` (default), each run of consecutive fusable transforms
+    (crop, flip, color jitter, grayscale, solarize, normalize, dtype
+    conversion, and RandomApply of them) is one ``fused_augment`` call; the
+    rules and the exact semantics are in transforms/fused.py. The parameters
+    (drawn, returned and replayed) are the same as with ``fuse=False``, which
+    runs every transform op by op.
     """
 
-    def __init__(self, transforms, seed=None, **kwargs):
+    def __init__(self, transforms, seed=None, fuse=True, **kwargs):
         super().__init__(seed=0 if seed is None else seed, **kwargs)
+        self.fuse = bool(fuse)
         self.transforms = nn.ModuleList(transforms)
         for k, t in enumerate(self.transforms):
             if not isinstance(t, RandomTransform):
@@ -74,9 +82,15 @@ class Compose(RandomTransform):
 
     def forward(self, x, sample_ids=None, params=None, return_params=False):
         ids = self.resolve_sample_ids(x, sample_ids) if params is None else None
+        if self.fuse:
+            x, used = run_composed(self.transforms, x, ids, params)
+            return (x, used) if return_params else x
         used = []
         for k, t in enumerate(self.transforms):
             p = t.make_params(x, ids) if params is None else params[k]
             used.append(p)
             x = t.apply_params(x, p)
         return (x, used) if return_params else x
+
+
+from .fused import run_composed  # noqa: E402  (fused.py imports RandomApply from this module)

@@ -1,0 +1,140 @@
+// Per-sample color plans on planar float rows, shared by the color kernels
+// (csrc/color.cpp: color_jitter and the single adjustments built on it) and
+// the fused augmentation (csrc/fused.cpp).
+//
+// A plan is the list of a sample's non-identity steps in its own order:
+// brightness 0, contrast 1, saturation 2, hue 3 (make_plan), optionally
+// followed by more steps (grayscale = saturation 0, solarize). The steps run
+// on whole rows with the row functions of color_math.h.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "color_math.h"
+#include "common.h"
+
+namespace datagen_gpu {
+
+enum Op : int64_t { kBrightness = 0, kContrast = 1, kSaturation = 2, kHue = 3, kSolarize = 4 };
+
+struct Step {
+  int64_t op;
+  float factor;    // hue: shift in sextants, in [0, 6); solarize: the threshold
+  bool quantized;  // the pixels are uint8 levels: floor the grayscale
+};
+
+struct Plan {
+  int n = 0;
+  Step steps[6];
+  int contrast = -1;  // index of the contrast step, -1 when none
+
+  void add(const Step& s) {
+    if (s.op == kContrast) contrast = n;
+    steps[n++] = s;
+  }
+};
+
+// Argument checks (csrc/color.cpp): a (batch,) float32 factor with values in
+// [low, high]; a (batch, 4) int64 order, each row a permutation of 0..3.
+void check_factor(const at::Tensor& p, int64_t batch, c10::Device device, const char* name,
+                  float low, float high);
+void check_order(const at::Tensor& order, int64_t batch, c10::Device device);
+
+// Per-sample factors; a null pointer means "identity for every sample".
+struct Factors {
+  const float* brightness = nullptr;
+  const float* contrast = nullptr;
+  const float* saturation = nullptr;
+  const float* hue = nullptr;
+  const int64_t* order = nullptr;  // (B, 4); null: 0, 1, 2, 3
+};
+
+// The jitter steps of sample b. quantize_first: the input holds uint8 levels,
+// so the first applied step floors its grayscale (as torchvision on uint8).
+inline Plan make_plan(const Factors& f, int64_t b, bool quantize_first) {
+  Plan plan;
+  for (int64_t k = 0; k < 4; ++k) {
+    const int64_t op = f.order ? f.order[b * 4 + k] : k;
+    float value = 0.0f;
+    bool identity = true;
+    if (op == kBrightness && f.brightness) {
+      value = f.brightness[b];
+      identity = value == 1.0f;
+    } else if (op == kContrast && f.contrast) {
+      value = f.contrast[b];
+      identity = value == 1.0f;
+    } else if (op == kSaturation && f.saturation) {
+      value = f.saturation[b];
+      identity = value == 1.0f;
+    } else if (op == kHue && f.hue) {
+      const float h = f.hue[b];
+      identity = h == 0.0f;
+      value = 6.0f * (h - std::floor(h));
+      value = value >= 6.0f ? 0.0f : value;
+    }
+    if (identity) continue;
+    plan.add(Step{op, value, quantize_first && plan.n == 0});
+  }
+  return plan;
+}
+
+// Planar row buffers of one thread: C planes of W floats plus a gray row.
+struct Rows {
+  int64_t C, W;
+  std::vector<float> data;
+  Rows(int64_t C_, int64_t W_) : C(C_), W(W_), data((C_ + 1) * W_) {}
+  float* plane(int64_t c) { return data.data() + c * W; }
+  float* gray() { return data.data() + C * W; }
+};
+
+inline void load_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
+  for (int64_t c = 0; c < v.C; ++c) load_row(v, v.offset(b, c, h, 0), v.sW, v.W, rows.plane(c));
+}
+
+inline void store_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
+  for (int64_t c = 0; c < v.C; ++c) store_row(v, v.offset(b, c, h, 0), v.sW, v.W, rows.plane(c));
+}
+
+// The grayscale of the row: weighted for RGB, the channel itself for C == 1.
+inline const float* gray_of(Rows& rows, bool quantized) {
+  if (rows.C != 3) return rows.plane(0);
+  color::gray_row(rows.plane(0), rows.plane(1), rows.plane(2), rows.W, quantized, rows.gray());
+  return rows.gray();
+}
+
+// Runs steps [begin, end) of the plan on the loaded row; `mean` is contrast's.
+inline void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows) {
+  const int64_t n = rows.W;
+  for (int k = begin; k < end; ++k) {
+    const Step& s = plan.steps[k];
+    switch (s.op) {
+      case kBrightness:
+        for (int64_t c = 0; c < rows.C; ++c) color::brightness_row(rows.plane(c), n, s.factor);
+        break;
+      case kContrast:
+        for (int64_t c = 0; c < rows.C; ++c) {
+          color::blend_scalar_row(rows.plane(c), n, s.factor, mean);
+        }
+        break;
+      case kSaturation: {
+        const float* gray = gray_of(rows, s.quantized);
+        for (int64_t c = 0; c < 3; ++c) color::blend_row(rows.plane(c), gray, n, s.factor);
+        break;
+      }
+      case kHue:
+        color::hue_row(rows.plane(0), rows.plane(1), rows.plane(2), n, s.factor);
+        break;
+      case kSolarize:
+        for (int64_t c = 0; c < rows.C; ++c) color::solarize_row(rows.plane(c), n, s.factor);
+        break;
+    }
+  }
+}
+
+inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
+  apply_steps(plan, 0, end, mean, rows);
+}
+
+}  // namespace datagen_gpu

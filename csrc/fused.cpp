@@ -1,0 +1,315 @@
+// fused_augment: resized crop + flip -> color jitter -> grayscale -> solarize
+// -> normalize -> store, per sample, in one pass over the output. The public
+// definition is documented in datagen_gpu/functional/fused.py; the float64
+// oracle is datagen_gpu/reference.py (fused_augment).
+//
+// A block of output rows of a sample is resampled with resized_crop's
+// separable passes (crop.h; identity: the rows are loaded as they are,
+// flipped where asked), giving planar float rows of the output; the sample's
+// plan (color_plan.h: its jitter steps in its order, then grayscale as
+// saturation 0, then solarize) runs on them, then normalize, and the rows are
+// stored once in the output dtype.
+//
+// Contrast needs the mean grayscale of the image as it is when contrast runs.
+// The Triton kernel computes it in a first pass that recomputes everything in
+// registers; on the CPU a sample with contrast is instead resampled once into
+// a per-thread buffer of one output image, its mean summed in a fixed order
+// on the way, and finished from that buffer (see contrast_sample): no second
+// resampling, no batch-sized intermediate, results independent of threads.
+#include <c10/util/Exception.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "color_plan.h"
+#include "common.h"
+#include "crop.h"
+
+namespace datagen_gpu {
+namespace {
+
+using OptTensor = std::optional<at::Tensor>;
+
+template <typename T>
+const T* opt_ptr(const OptTensor& t) {
+  return t.has_value() ? t->const_data_ptr<T>() : nullptr;
+}
+
+struct Fused {
+  // source and geometry
+  at::Tensor src;
+  const int64_t* meta;
+  int64_t C, out_h, out_w;
+  const float* boxes;  // null: no crop (identity resampling)
+  const bool* flip;
+  bool antialias;
+  // pixel stages
+  Factors factors;
+  const bool* gray;
+  const float* threshold;
+  const bool* solarize;  // null with a threshold: every sample
+  const float* mean;     // null: no normalize
+  std::vector<float> inv_std;
+  ImageView dst;
+  int64_t rows_per_block;
+
+  Plan plan(int64_t b) const {
+    Plan p = make_plan(factors, b, false);  // intermediates are not rounded: no uint8 levels
+    if (gray && gray[b]) p.add(Step{kSaturation, 0.0f, false});
+    if (threshold && (!solarize || solarize[b])) p.add(Step{kSolarize, threshold[b], false});
+    return p;
+  }
+};
+
+// Per-thread state: the current sample's tap tables and the row buffers.
+struct Worker {
+  CropTaps taps;
+  CropScratch scratch;
+  std::vector<float> tmp;    // C planes of (input rows of the block) x out_w
+  std::vector<float> image;  // C planes of out_h x out_w (samples with contrast)
+  Rows rows;
+  explicit Worker(const Fused& f) : rows(f.C, f.out_w) {}
+};
+
+// Calls fn(oy) for output rows [oy0, oy1) of sample b with the resampled
+// (cropped, resized, flipped) pixels of that row in w.rows.
+template <typename Fn>
+void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker& w, Fn&& fn) {
+  const ImageView s = sample_view(f.src, f.meta, b, f.C);
+  if (!f.boxes) {  // identity: the image is out_h x out_w (checked)
+    for (int64_t oy = oy0; oy < oy1; ++oy) {
+      for (int64_t c = 0; c < f.C; ++c) {
+        if (f.flip[b]) {
+          load_row(s, s.offset(0, c, oy, s.W - 1), -s.sW, s.W, w.rows.plane(c));
+        } else {
+          load_row(s, s.offset(0, c, oy, 0), s.sW, s.W, w.rows.plane(c));
+        }
+      }
+      fn(oy);
+    }
+    return;
+  }
+  if (w.taps.b != b) {
+    crop_taps(f.boxes + b * 4, s.H, s.W, f.out_h, f.out_w, f.antialias, f.flip[b], w.taps);
+    w.taps.b = b;
+  }
+  int64_t y0, y1;
+  input_rows(w.taps.rows, oy0, oy1, &y0, &y1);
+  const int64_t plane = std::max<int64_t>(y1 - y0, 1) * f.out_w;
+  w.tmp.resize(f.C * plane);
+  for (int64_t c = 0; c < f.C; ++c) {
+    horizontal_rows(s, c, y0, y1, w.taps.cols, f.out_w, w.scratch, w.tmp.data() + c * plane);
+  }
+  for (int64_t oy = oy0; oy < oy1; ++oy) {
+    for (int64_t c = 0; c < f.C; ++c) {
+      vertical_row(w.taps.rows, oy, w.tmp.data() + c * plane, y0, f.out_w, w.rows.plane(c));
+    }
+    fn(oy);
+  }
+}
+
+// The steps from `first` on, normalize, and the store of output row oy.
+void finish_row(const Fused& f, const Plan& plan, int first, float mean, int64_t b, int64_t oy,
+                Rows& rows) {
+  apply_steps(plan, first, plan.n, mean, rows);
+  if (f.mean) {
+    for (int64_t c = 0; c < f.C; ++c) {
+      color::normalize_row(rows.plane(c), f.out_w, f.mean[c], f.inv_std[c]);
+    }
+  }
+  store_pixels(f.dst, b, oy, rows);
+}
+
+// A sample with a contrast step is one work item. Its rows are resampled and
+// the steps before contrast applied once, into the worker's one-image buffer,
+// while the grayscale row sums accumulate (float rows, double total, in row
+// order: deterministic, whatever the threads); the remaining steps then run
+// on the buffered rows with the sample's mean.
+void contrast_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
+  const int64_t plane = f.out_h * f.out_w;
+  w.image.resize(f.C * plane);
+  double sum = 0.0;
+  for (int64_t oy0 = 0; oy0 < f.out_h; oy0 += f.rows_per_block) {
+    const int64_t oy1 = std::min(f.out_h, oy0 + f.rows_per_block);
+    resample_block(f, b, oy0, oy1, w, [&](int64_t oy) {
+      apply_steps(plan, 0, plan.contrast, 0.0f, w.rows);
+      sum += color::sum_row(gray_of(w.rows, false), f.out_w);
+      for (int64_t c = 0; c < f.C; ++c) {
+        std::copy_n(w.rows.plane(c), f.out_w, w.image.data() + c * plane + oy * f.out_w);
+      }
+    });
+  }
+  const float mean =
+      static_cast<float>(sum / (static_cast<double>(f.out_h) * static_cast<double>(f.out_w)));
+  for (int64_t oy = 0; oy < f.out_h; ++oy) {
+    for (int64_t c = 0; c < f.C; ++c) {
+      std::copy_n(w.image.data() + c * plane + oy * f.out_w, f.out_w, w.rows.plane(c));
+    }
+    finish_row(f, plan, plan.contrast, mean, b, oy, w.rows);
+  }
+}
+
+// Work items: whole samples with a contrast step (the largest items, first),
+// then (sample, block of output rows) for the others. Threads take the next
+// item from a shared counter; every item is computed the same way whichever
+// thread takes it.
+void run(const Fused& f, int64_t B) {
+  struct Item {
+    int64_t b, oy0, oy1;  // oy1 < 0: the whole sample, with contrast
+  };
+  std::vector<Plan> plans(B);
+  std::vector<Item> items;
+  for (int64_t b = 0; b < B; ++b) {
+    plans[b] = f.plan(b);
+    if (plans[b].contrast >= 0) items.push_back(Item{b, 0, -1});
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    if (plans[b].contrast >= 0) continue;
+    for (int64_t oy0 = 0; oy0 < f.out_h; oy0 += f.rows_per_block) {
+      items.push_back(Item{b, oy0, std::min(f.out_h, oy0 + f.rows_per_block)});
+    }
+  }
+  const int64_t n = static_cast<int64_t>(items.size());
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, std::min<int64_t>(n, at::get_num_threads()), 1, [&](int64_t, int64_t) {
+    Worker w(f);
+    for (int64_t i = next++; i < n; i = next++) {
+      const Item& it = items[i];
+      const Plan& plan = plans[it.b];
+      if (it.oy1 < 0) {
+        contrast_sample(f, plan, it.b, w);
+      } else {
+        resample_block(f, it.b, it.oy0, it.oy1, w,
+                       [&](int64_t oy) { finish_row(f, plan, 0, 0.0f, it.b, oy, w.rows); });
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- argument checks
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+void check_channel_param(const at::Tensor& p, int64_t C, const at::Tensor& src, const char* name) {
+  TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == C, name, ": expected shape (", C,
+                    ",), one value per channel, got ", p.sizes());
+  TORCH_CHECK_TYPE(p.scalar_type() == at::kFloat, name, ": expected dtype float32, got ",
+                   p.scalar_type());
+  TORCH_CHECK_VALUE(p.device() == src.device(), name, ": expected device ", src.device(),
+                    " (the images' device), got ", p.device());
+  TORCH_CHECK_VALUE(p.is_contiguous(), name, ": expected a contiguous tensor");
+}
+
+void check_rgb_stage(bool present, int64_t C, const char* name) {
+  TORCH_CHECK_VALUE(!present || C == 3, "images: ", name, " needs 3 (RGB) channels, got ", C);
+}
+
+}  // namespace
+
+at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, int64_t channels,
+                             const OptTensor& boxes, const at::Tensor& flip, int64_t out_h,
+                             int64_t out_w, bool antialias, const OptTensor& brightness,
+                             const OptTensor& contrast, const OptTensor& saturation,
+                             const OptTensor& hue, const OptTensor& order,
+                             const OptTensor& grayscale, const OptTensor& solarize_threshold,
+                             const OptTensor& solarize_apply, const OptTensor& mean,
+                             const OptTensor& std, at::ScalarType out_dtype, bool channels_last) {
+  TORCH_CHECK_TYPE(src.scalar_type() == at::kByte || src.scalar_type() == at::kFloat ||
+                       src.scalar_type() == at::kHalf || src.scalar_type() == at::kBFloat16,
+                   "images: expected uint8, float16, bfloat16 or float32, got ",
+                   src.scalar_type());
+  TORCH_CHECK_VALUE(channels >= 0, "channels: expected >= 0, got ", channels);
+  TORCH_CHECK_VALUE(out_h >= 1 && out_w >= 1, "size: expected positive (h, w), got (", out_h,
+                    ", ", out_w, ")");
+  check_out_dtype(out_dtype, "out_dtype");
+  check_src_meta(src, src_meta, channels);
+  const int64_t B = src_meta.size(0);
+  const c10::Device dev = src.device();
+  const int64_t* meta = src_meta.const_data_ptr<int64_t>();
+  if (boxes.has_value()) {
+    check_boxes(*boxes, B, src);
+  } else {
+    for (int64_t b = 0; b < B; ++b) {
+      TORCH_CHECK_VALUE(meta[b * kMetaCols + 1] == out_h && meta[b * kMetaCols + 2] == out_w,
+                        "size: without boxes every image must be ", out_h, "x", out_w,
+                        ", image ", b, " is ", meta[b * kMetaCols + 1], "x",
+                        meta[b * kMetaCols + 2]);
+    }
+  }
+  check_flip(flip, B, src);
+  if (brightness) check_factor(*brightness, B, dev, "brightness", 0.0f, kInf);
+  if (contrast) check_factor(*contrast, B, dev, "contrast", 0.0f, kInf);
+  if (saturation) check_factor(*saturation, B, dev, "saturation", 0.0f, kInf);
+  if (hue) check_factor(*hue, B, dev, "hue", -0.5f, 0.5f);
+  if (order) check_order(*order, B, dev);
+  if (grayscale) check_param(*grayscale, B, dev, "grayscale", at::kBool);
+  if (solarize_threshold) check_param(*solarize_threshold, B, dev, "solarize_threshold", at::kFloat);
+  TORCH_CHECK_VALUE(!solarize_apply || solarize_threshold,
+                    "solarize_apply: given without solarize_threshold");
+  if (solarize_apply) check_param(*solarize_apply, B, dev, "solarize_apply", at::kBool);
+  TORCH_CHECK_VALUE(mean.has_value() == std.has_value(),
+                    "mean, std: give both (normalize) or neither");
+  check_rgb_stage(saturation.has_value(), channels, "saturation");
+  check_rgb_stage(hue.has_value(), channels, "hue");
+  check_rgb_stage(grayscale.has_value(), channels, "grayscale");
+  TORCH_CHECK_VALUE(!contrast || channels == 1 || channels == 3,
+                    "images: contrast needs 1 or 3 channels, got ", channels);
+
+  Fused f;
+  if (mean) {
+    check_channel_param(*mean, channels, src, "mean");
+    check_channel_param(*std, channels, src, "std");
+    const float* s = std->const_data_ptr<float>();
+    f.inv_std.resize(channels);
+    for (int64_t c = 0; c < channels; ++c) {
+      TORCH_CHECK_VALUE(s[c] != 0.0f, "std: expected non-zero values, got 0 for channel ", c);
+      f.inv_std[c] = 1.0f / s[c];
+    }
+  }
+
+  at::Tensor out = new_output({B, channels, out_h, out_w}, out_dtype, channels_last);
+  if (out.numel() == 0) return out;
+  f.src = src;
+  f.meta = meta;
+  f.C = channels;
+  f.out_h = out_h;
+  f.out_w = out_w;
+  f.boxes = opt_ptr<float>(boxes);
+  f.flip = flip.const_data_ptr<bool>();
+  f.antialias = antialias;
+  f.factors.brightness = opt_ptr<float>(brightness);
+  f.factors.contrast = opt_ptr<float>(contrast);
+  f.factors.saturation = opt_ptr<float>(saturation);
+  f.factors.hue = opt_ptr<float>(hue);
+  f.factors.order = opt_ptr<int64_t>(order);
+  f.gray = opt_ptr<bool>(grayscale);
+  f.threshold = opt_ptr<float>(solarize_threshold);
+  f.solarize = opt_ptr<bool>(solarize_apply);
+  f.mean = opt_ptr<float>(mean);
+  f.dst = image_view(out);
+  // about 8K output pixels per work item
+  f.rows_per_block = std::max<int64_t>(1, std::min<int64_t>(out_h, 8192 / out_w));
+  run(f, B);
+  return out;
+}
+
+}  // namespace datagen_gpu
+
+TORCH_LIBRARY_FRAGMENT(datagen_gpu, m) {
+  // src / src_meta / boxes / flip as resized_crop (boxes None: no crop, every
+  // image is out_h x out_w); then the per-sample pixel stages, each optional.
+  m.def(
+      "fused_augment(Tensor src, Tensor src_meta, int channels, Tensor? boxes, Tensor flip, "
+      "int out_h, int out_w, bool antialias, Tensor? brightness, Tensor? contrast, "
+      "Tensor? saturation, Tensor? hue, Tensor? order, Tensor? grayscale, "
+      "Tensor? solarize_threshold, Tensor? solarize_apply, Tensor? mean, Tensor? std, "
+      "ScalarType out_dtype, bool channels_last) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(datagen_gpu, CPU, m) {
+  m.impl("fused_augment", &datagen_gpu::fused_augment_cpu);
+}
