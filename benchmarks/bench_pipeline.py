@@ -5,7 +5,8 @@ batched, DALI CPU); a case whose library is missing is skipped with the
 reason. With benchmarking enabled the batch is the issue's B=64 uint8
 3x256x256 -> float32 224x224; with ``--benchmark-disable`` (the project's
 default addopts, what CI runs) each case runs once on a 2-image batch, as a
-smoke test::
+smoke test. benchmarks/conftest.py sets one torch thread (DATAGEN_BENCH_THREADS=N
+to change); DALI gets the same number of threads::
 
     python -m pytest benchmarks/bench_pipeline.py --benchmark-enable --benchmark-group-by=group
 
@@ -27,12 +28,13 @@ SMOKE_BATCH = 2
 
 
 @pytest.mark.parametrize("name", list(pc.BUILDERS))
-def test_simclr_pipeline(benchmark, request, name):
-    full = not request.config.getoption("benchmark_disable")
+def test_simclr_pipeline(benchmark, name):
+    full = not benchmark.disabled  # --benchmark-disable (addopts), unless --benchmark-enable
     batch = pc.BATCH if full else SMOKE_BATCH
     images = pc.make_images(batch)
     try:
-        fn = pc.build(name, images)
+        # DALI gets as many threads as torch has (equal cores; torchvision_2w always uses 2 processes)
+        fn = pc.build(name, images, dali_threads=torch.get_num_threads())
     except pc.Unavailable as e:
         pytest.skip(f"{name}: {e}")
     benchmark.group = "simclr_pipeline"

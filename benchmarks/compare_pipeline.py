@@ -7,7 +7,8 @@ table reports the median per case, images/s, how many times faster ours is
 than each other case, and whether ours reaches the issue's target (>= 10x the
 fastest other case)::
 
-    python benchmarks/compare_pipeline.py [--batch 64] [--repeats 7] [--threads N] [--dali-threads 2] [--only ours,dali] [--profile]
+    python benchmarks/compare_pipeline.py [--batch 64] [--repeats 7] [--threads N] [--dali-threads 2]
+                                          [--only ours,dali] [--profile]
 """
 import argparse
 import os
