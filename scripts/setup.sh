@@ -18,6 +18,13 @@ PY="$VENV/bin/python"
 if [[ ",${EXTRAS:-}," == *",demo,"* ]]; then
   "$PY" -m pip install -q pillow scikit-image
 fi
-# --no-build-isolation: build against the torch installed above.
-MAX_JOBS=${MAX_JOBS:-$(nproc)} "$PY" -m pip install -q --no-build-isolation --no-deps -e .
+# --no-build-isolation: build against the torch installed above. Skipped when the
+# package is already installed and no C++ source is newer than the built library.
+SO=$(ls datagen_gpu/_C*.so 2>/dev/null | head -n 1 || true)
+if [ -n "$SO" ] && [ -z "$(find csrc setup.py -newer "$SO" 2>/dev/null)" ] \
+   && "$PY" -m pip show -q datagen_gpu >/dev/null 2>&1 && "$PY" -c "import datagen_gpu" 2>/dev/null; then
+  echo "datagen_gpu is built and up to date ($SO)"
+else
+  MAX_JOBS=${MAX_JOBS:-$(nproc)} "$PY" -m pip install -q --no-build-isolation --no-deps -e .
+fi
 echo "datagen_gpu built in $VENV (python: $PY)"

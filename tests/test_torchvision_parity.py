@@ -209,3 +209,23 @@ def test_resized_crop_ragged(gen):
     tv = torch.stack([_tv_resized_crop(img[None], boxes[i:i + 1], (30, 30), flip[i:i + 1], True)[0]
                       for i, img in enumerate(images)])
     assert_parity(ours, tv, what="resized_crop ragged")
+
+
+@pytest.mark.parametrize("antialias", [True, False])
+def test_resized_crop_box_overhanging_the_image(antialias, gen):
+    """torchvision zero-pads a crop that leaves the image; so do we.
+
+    (Boxes entirely above / left of the image are left out: torchvision's crop
+    then slices from the end and returns a wrongly sized crop.)
+    """
+    x = _images(torch.float32, gen)
+    n, (h, w) = SHAPE[0], SHAPE[2:]
+    top = torch.randint(-10, h - 5, (n,), generator=gen)
+    left = torch.randint(-10, w - 5, (n,), generator=gen)
+    bh = torch.randint(12, h + 15, (n,), generator=gen)
+    bw = torch.randint(12, w + 15, (n,), generator=gen)
+    boxes = torch.stack([top, left, bh, bw], dim=1).float()
+    flip = torch.rand(n, generator=gen) < 0.5
+    ours = F.resized_crop(x, boxes, (19, 26), flip=flip, antialias=antialias)
+    tv = _tv_resized_crop(x, boxes, (19, 26), flip, antialias)
+    assert_parity(ours, tv, what=f"resized_crop overhanging boxes antialias={antialias}")
