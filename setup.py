@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def extension():
     sources = sorted(glob.glob(os.path.join("csrc", "*.cpp")))
-    cxx = ["-O3", "-fopenmp", "-fno-math-errno", "-Wall", "-Wno-unused-function"]
+    cxx = ["-O3", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wno-unused-function"]
     if os.environ.get("DATAGEN_GPU_NATIVE", "0") == "1":
         cxx.append("-march=native")
     return CppExtension(

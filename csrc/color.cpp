@@ -5,8 +5,8 @@
 // Fused jitter: each sample has a plan, the list of its non-identity steps in
 // its own order (brightness 0, contrast 1, saturation 2, hue 3). Work items
 // are (sample, block of rows); a row is loaded into planar float buffers, the
-// steps run on the whole row (color_plan.h, color_math.h), the row is
-// stored once.
+// steps run on the whole row (isa.h: compiled per CPU ISA), the row
+// is stored once.
 // Contrast needs the mean grayscale of the image as it is when contrast runs:
 // a first pass applies the steps before contrast in registers and writes one
 // partial sum per (sample, row block); the partials are added in a fixed
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "color_plan.h"
+#include "isa.h"
 #include "common.h"
 
 namespace datagen_gpu {
@@ -81,7 +82,7 @@ std::vector<float> contrast_means(const ImageView& src, const std::vector<Plan>&
       for (int64_t h = (item % nblk) * rb; h < h1; ++h) {
         load_pixels(src, b, h, rows);
         apply_steps(plan, plan.contrast, 0.0f, rows);
-        acc += color::sum_row(gray_of(rows, cs.quantized), src.W);
+        acc += gray_sum(rows, cs.quantized);
       }
       partial[item] = acc;
     }

@@ -19,14 +19,9 @@
 
 // GCC keeps -ftrapping-math by default and then does not if-convert a select
 // whose arm needs arithmetic (hue_row, solarize_row would not vectorize). We
-// do not use floating-point exceptions, so these row functions are compiled
-// without it. (They are then not inlined into callers compiled with it; they
-// are called once per row, so that costs nothing.) Clang vectorizes the
-// selects without help.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
-#endif
+// do not use floating-point exceptions: setup.py and CMakeLists.txt compile
+// with -fno-trapping-math. (A per-function optimize pragma would stop these
+// functions from being inlined into the per-ISA kernels, isa.h.)
 
 namespace datagen_gpu {
 namespace color {
@@ -74,12 +69,16 @@ inline void gray_row(const float* __restrict r, const float* __restrict g,
   }
 }
 
-// Sum of x[0..n) (float lanes; the caller accumulates rows in double).
+// Sum of x[0..n) in 8 lanes, lane j summing x[j], x[j + 8], ..., the lanes
+// added in a fixed order: the same result at every vector width (SSE2, AVX2).
 inline float sum_row(const float* __restrict x, int64_t n) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += x[i];
-  return s;
+  float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
+  }
+  for (int j = 0; i + j < n; ++j) acc[j] += x[i + j];
+  return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
 // x = clamp(f x, 0, 1)
@@ -164,6 +163,3 @@ inline void normalize_row(float* __restrict x, int64_t n, float mean, float inv_
 }  // namespace color
 }  // namespace datagen_gpu
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif

@@ -5,7 +5,8 @@
 // A plan is the list of a sample's non-identity steps in its own order:
 // brightness 0, contrast 1, saturation 2, hue 3 (make_plan), optionally
 // followed by more steps (grayscale = saturation 0, solarize). The steps run
-// on whole rows with the row functions of color_math.h.
+// on whole rows (isa.h: the row functions of color_math.h, compiled
+// per CPU ISA).
 #pragma once
 
 #include <cmath>
@@ -95,46 +96,6 @@ inline void load_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
 
 inline void store_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {
   for (int64_t c = 0; c < v.C; ++c) store_row(v, v.offset(b, c, h, 0), v.sW, v.W, rows.plane(c));
-}
-
-// The grayscale of the row: weighted for RGB, the channel itself for C == 1.
-inline const float* gray_of(Rows& rows, bool quantized) {
-  if (rows.C != 3) return rows.plane(0);
-  color::gray_row(rows.plane(0), rows.plane(1), rows.plane(2), rows.W, quantized, rows.gray());
-  return rows.gray();
-}
-
-// Runs steps [begin, end) of the plan on the loaded row; `mean` is contrast's.
-inline void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows) {
-  const int64_t n = rows.W;
-  for (int k = begin; k < end; ++k) {
-    const Step& s = plan.steps[k];
-    switch (s.op) {
-      case kBrightness:
-        for (int64_t c = 0; c < rows.C; ++c) color::brightness_row(rows.plane(c), n, s.factor);
-        break;
-      case kContrast:
-        for (int64_t c = 0; c < rows.C; ++c) {
-          color::blend_scalar_row(rows.plane(c), n, s.factor, mean);
-        }
-        break;
-      case kSaturation: {
-        const float* gray = gray_of(rows, s.quantized);
-        for (int64_t c = 0; c < 3; ++c) color::blend_row(rows.plane(c), gray, n, s.factor);
-        break;
-      }
-      case kHue:
-        color::hue_row(rows.plane(0), rows.plane(1), rows.plane(2), n, s.factor);
-        break;
-      case kSolarize:
-        for (int64_t c = 0; c < rows.C; ++c) color::solarize_row(rows.plane(c), n, s.factor);
-        break;
-    }
-  }
-}
-
-inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
-  apply_steps(plan, 0, end, mean, rows);
 }
 
 }  // namespace datagen_gpu

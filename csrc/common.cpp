@@ -9,6 +9,9 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+
+#include "row_io_simd.h"
 
 namespace datagen_gpu {
 namespace {
@@ -21,7 +24,7 @@ inline float to_float(T x) {
 }
 template <>
 inline float to_float<uint8_t>(uint8_t x) {
-  return static_cast<float>(x) * (1.0f / 255.0f);
+  return rowio::u8_to_float(x);
 }
 
 template <typename T>
@@ -30,16 +33,18 @@ inline T from_float(float x) {
 }
 template <>
 inline uint8_t from_float<uint8_t>(float x) {
-  float v = x * 255.0f;
-  v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
-  return static_cast<uint8_t>(v + 0.5f);  // v >= 0: truncation == floor
+  return rowio::float_to_u8(x);
 }
 
 template <typename T>
 void load_impl(const char* base, int64_t stride, int64_t n, float* dst) {
   const T* p = reinterpret_cast<const T*>(base);
   if (stride == 1) {
-    for (int64_t i = 0; i < n; ++i) dst[i] = to_float<T>(p[i]);
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      rowio::load_u8(p, n, dst);
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i] = to_float<T>(p[i]);
+    }
   } else {
     for (int64_t i = 0; i < n; ++i) dst[i] = to_float<T>(p[i * stride]);
   }
@@ -49,7 +54,11 @@ template <typename T>
 void store_impl(char* base, int64_t stride, int64_t n, const float* src) {
   T* p = reinterpret_cast<T*>(base);
   if (stride == 1) {
-    for (int64_t i = 0; i < n; ++i) p[i] = from_float<T>(src[i]);
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      rowio::store_u8(p, n, src);
+    } else {
+      for (int64_t i = 0; i < n; ++i) p[i] = from_float<T>(src[i]);
+    }
   } else {
     for (int64_t i = 0; i < n; ++i) p[i * stride] = from_float<T>(src[i]);
   }
@@ -87,6 +96,13 @@ ImageView image_view(const at::Tensor& t) {
 }
 
 void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, float* dst) {
+  if (stride == -1 && n > 1) {
+    // a reversed contiguous row (hflip): convert it forwards, then reverse
+    // the float row, so the conversion takes the vectorized path
+    load_row(v, offset - (n - 1), 1, n, dst);
+    rowio::reverse(dst, n);
+    return;
+  }
   const char* base = v.data + offset * v.elem_size;
   DATAGEN_DISPATCH_IMAGE_DTYPE(v.dtype, load_impl, base, stride, n, dst)
 }

@@ -1,5 +1,6 @@
 // resized_crop's CPU building blocks (see crop.h).
 #include "crop.h"
+#include "isa.h"
 
 #include <c10/util/Exception.h>
 
@@ -95,6 +96,7 @@ void input_rows(const AxisTaps& rows, int64_t oy0, int64_t oy1, int64_t* y0, int
 namespace {
 
 constexpr int64_t kLanes = 8;  // input rows resampled together by the horizontal pass
+static_assert(kLanes == 8, "resample_lanes (isa.h) works on 8 interleaved rows");
 
 // Horizontal pass of `lanes` (<= kLanes) input rows at once: the rows are
 // interleaved so that every tap is one kLanes-wide multiply-add (vectorizes
@@ -109,17 +111,7 @@ void horizontal_lanes(const ImageView& src, int64_t c, int64_t y0, int64_t lanes
     const float* row = s.row.data();
     for (int64_t x = 0; x < n_cols; ++x) ib[x * kLanes + r] = row[x];
   }
-  const float* weights = cols.weight.data();
-  for (int64_t ox = 0; ox < out_w; ++ox) {
-    const float* in = ib + (cols.start[ox] - cols.lo) * kLanes;
-    const float* w = weights + ox * K;
-    float acc[kLanes] = {};
-    for (int64_t k = 0; k < K; ++k) {
-      const float wk = w[k];
-      for (int64_t r = 0; r < kLanes; ++r) acc[r] += wk * in[k * kLanes + r];
-    }
-    for (int64_t r = 0; r < lanes; ++r) tmp[r * out_w + ox] = acc[r];
-  }
+  resample_lanes(ib, cols.start.data(), cols.lo, cols.weight.data(), K, out_w, lanes, tmp);
 }
 
 }  // namespace
@@ -141,15 +133,9 @@ void horizontal_rows(const ImageView& src, int64_t c, int64_t y0, int64_t y1,
 }
 
 void vertical_row(const AxisTaps& rows, int64_t oy, const float* tmp, int64_t y0, int64_t out_w,
-                  float* __restrict out) {
-  std::fill(out, out + out_w, 0.0f);
-  const float* w = rows.weight.data() + oy * rows.taps;
-  const float* base = tmp + (rows.start[oy] - y0) * out_w;
-  for (int64_t k = 0; k < rows.count[oy]; ++k) {
-    const float wk = w[k];
-    const float* __restrict t = base + k * out_w;
-    for (int64_t ox = 0; ox < out_w; ++ox) out[ox] += wk * t[ox];
-  }
+                  float* out) {
+  resample_column(tmp + (rows.start[oy] - y0) * out_w, rows.weight.data() + oy * rows.taps,
+                  rows.count[oy], out_w, out);
 }
 
 }  // namespace datagen_gpu

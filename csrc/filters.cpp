@@ -7,14 +7,21 @@
 // torch "reflect" padding of r on every side (edge pixel not repeated), and
 // the 2-D kernel w_y ⊗ w_x. Being an outer product, it is applied here as two
 // separable passes (horizontal, then vertical) with a float32 intermediate.
+//
+// Optional, per sample: `apply` (samples where it is false are copied, not
+// blurred) and a normalize epilogue `(x - mean[c]) / std[c]` before the
+// store, so RandomApply(GaussianBlur) followed by Normalize is one pass
+// (Compose fusion, datagen_gpu/transforms/fused.py).
 #include <torch/library.h>
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "color_math.h"
 #include "common.h"
+#include "isa.h"
 
 namespace datagen_gpu {
 namespace {
@@ -39,44 +46,6 @@ void gaussian_weights(int64_t k, float sigma, float* w) {
   for (int64_t t = 0; t < k; ++t) w[t] *= inv;
 }
 
-// out[x] = sum_t w[t] * src[x + t * step], x in [0, n).
-// Blocks of kBlock outputs stay in registers across all taps; the j-loops
-// have a fixed trip count and `omp simd`, so gcc -O3 vectorizes them along x
-// with the baseline ISA (SSE2 on x86-64, 4 accumulator registers). Kept out of
-// line: inlined with a constant step, gcc vectorizes across taps instead.
-constexpr int64_t kBlock = 16;
-
-#if defined(__GNUC__)
-#define DATAGEN_NOINLINE __attribute__((noinline))
-#else
-#define DATAGEN_NOINLINE
-#endif
-
-DATAGEN_NOINLINE void fir(const float* __restrict__ src, int64_t step, const float* __restrict__ w, int64_t k,
-         int64_t n, float* __restrict__ out) {
-  int64_t x0 = 0;
-  for (; x0 + kBlock <= n; x0 += kBlock) {
-    float acc[kBlock] = {};
-    for (int64_t t = 0; t < k; ++t) {
-      const float wt = w[t];
-      const float* s = src + x0 + t * step;
-#pragma omp simd
-      for (int64_t j = 0; j < kBlock; ++j) acc[j] += wt * s[j];
-    }
-    for (int64_t j = 0; j < kBlock; ++j) out[x0 + j] = acc[j];
-  }
-  if (x0 < n) {
-    float acc[kBlock] = {};
-    const int64_t m = n - x0;
-    for (int64_t t = 0; t < k; ++t) {
-      const float wt = w[t];
-      const float* s = src + x0 + t * step;
-      for (int64_t j = 0; j < m; ++j) acc[j] += wt * s[j];
-    }
-    for (int64_t j = 0; j < m; ++j) out[x0 + j] = acc[j];
-  }
-}
-
 void check_float_out_dtype(at::ScalarType dtype, const char* name) {
   TORCH_CHECK_TYPE(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, name,
                    ": expected a floating dtype (float32, float16 or bfloat16), got ", dtype);
@@ -95,9 +64,12 @@ void check_channel_param(const at::Tensor& p, const at::Tensor& images, const ch
 
 }  // namespace
 
-// out[b, c] = blur of images[b, c] with the k x k Gaussian of sigma[b] (see top of file).
+// out[b, c] = normalize(blur of images[b, c] with the k x k Gaussian of sigma[b]
+// where apply[b], else images[b, c]) (see top of file).
 at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
-                             const at::Tensor& sigma, at::ScalarType out_dtype) {
+                             const at::Tensor& sigma, const std::optional<at::Tensor>& apply,
+                             const std::optional<at::Tensor>& mean,
+                             const std::optional<at::Tensor>& std, at::ScalarType out_dtype) {
   check_images(images, "images");
   TORCH_CHECK_VALUE(kernel_size > 0 && kernel_size % 2 == 1,
                     "kernel_size: expected a positive odd integer, got ", kernel_size);
@@ -115,8 +87,30 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
     TORCH_CHECK_VALUE(sig[b] > 0.0f, "sigma: expected values > 0, got ", sig[b], " at sample ",
                       b);
   }
+  if (apply) check_param(*apply, images, "apply", at::kBool);
+  TORCH_CHECK_VALUE(mean.has_value() == std.has_value(),
+                    "mean, std: give both (normalize) or neither");
+  std::vector<float> shift, inv_std;
+  if (mean) {
+    check_channel_param(*mean, images, "mean");
+    check_channel_param(*std, images, "std");
+    check_float_out_dtype(out_dtype, "out_dtype");
+    const float* m = mean->const_data_ptr<float>();
+    const float* sd = std->const_data_ptr<float>();
+    for (int64_t c = 0; c < images.size(1); ++c) {
+      TORCH_CHECK_VALUE(sd[c] != 0.0f, "std: expected non-zero values, got 0 for channel ", c);
+      shift.push_back(m[c]);
+      inv_std.push_back(1.0f / sd[c]);
+    }
+  }
   at::Tensor out = new_output_like(images, out_dtype);
   if (images.numel() == 0) return out;
+  const bool* applied = apply ? apply->const_data_ptr<bool>() : nullptr;
+  // the epilogue and the store of one output row
+  auto finish = [&](const ImageView& dst, int64_t b, int64_t c, int64_t y, float* row) {
+    if (!shift.empty()) color::normalize_row(row, dst.W, shift[c], inv_std[c]);
+    store_row(dst, dst.offset(b, c, y, 0), dst.sW, dst.W, row);
+  };
 
   const ImageView src = image_view(images);
   const ImageView dst = image_view(out);
@@ -152,6 +146,13 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
       const int64_t y0 = (task % blocks) * rows_per_block;
       const int64_t y1 = std::min(H, y0 + rows_per_block);
       const float* w = weights.data() + b * k;
+      if (applied && !applied[b]) {  // not blurred: copied (and normalized)
+        for (int64_t y = y0; y < y1; ++y) {
+          load_row(src, src.offset(b, c, y, 0), src.sW, W, row.data());
+          finish(dst, b, c, y, row.data());
+        }
+        continue;
+      }
       // Horizontal pass over padded rows y0 - r .. y1 + r - 1.
       for (int64_t p = y0 - r; p < y1 + r; ++p) {
         const int64_t y = reflect(p, H);
@@ -166,7 +167,7 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
       // Vertical pass: output row y reads horizontal rows y - r .. y + r.
       for (int64_t y = y0; y < y1; ++y) {
         fir(horiz.data() + (y - y0) * W, W, w, k, W, row.data());
-        store_row(dst, dst.offset(b, c, y, 0), dst.sW, W, row.data());
+        finish(dst, b, c, y, row.data());
       }
     }
   });

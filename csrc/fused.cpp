@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "color_plan.h"
+#include "isa.h"
 #include "common.h"
 #include "crop.h"
 
@@ -137,7 +138,7 @@ void contrast_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
     const int64_t oy1 = std::min(f.out_h, oy0 + f.rows_per_block);
     resample_block(f, b, oy0, oy1, w, [&](int64_t oy) {
       apply_steps(plan, 0, plan.contrast, 0.0f, w.rows);
-      sum += color::sum_row(gray_of(w.rows, false), f.out_w);
+      sum += gray_sum(w.rows, false);
       for (int64_t c = 0; c < f.C; ++c) {
         std::copy_n(w.rows.plane(c), f.out_w, w.image.data() + c * plane + oy * f.out_w);
       }

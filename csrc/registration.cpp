@@ -3,6 +3,7 @@
 #include <Python.h>
 #include <torch/library.h>
 
+#include "isa.h"
 #include "common.h"
 
 extern "C" {
@@ -34,13 +35,16 @@ TORCH_LIBRARY(datagen_gpu, m) {
       "solarize(Tensor images, Tensor threshold, Tensor apply, ScalarType out_dtype) -> Tensor");
   // filters and conversion
   m.def(
-      "gaussian_blur(Tensor images, int kernel_size, Tensor sigma, ScalarType out_dtype) -> "
-      "Tensor");
+      "gaussian_blur(Tensor images, int kernel_size, Tensor sigma, Tensor? apply, Tensor? mean, "
+      "Tensor? std, ScalarType out_dtype) -> Tensor");
   m.def("normalize(Tensor images, Tensor mean, Tensor std, ScalarType out_dtype) -> Tensor");
   // testing support: fill freshly allocated CPU outputs with NaN / 0xA5
   m.def("_set_poison_outputs(bool enable) -> ()");
+  // the CPU ISA of the color row kernels: -1 the best, 0 baseline, 1 AVX2; returns the one in use
+  m.def("_set_cpu_isa(int level) -> int");
 }
 
 TORCH_LIBRARY_IMPL(datagen_gpu, CompositeExplicitAutograd, m) {
   m.impl("_set_poison_outputs", &datagen_gpu::set_poison_outputs);
+  m.impl("_set_cpu_isa", &datagen_gpu::set_cpu_isa);
 }

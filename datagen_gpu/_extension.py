@@ -9,3 +9,10 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "`pip install --no-build-isolation -e .` (or `python setup.py build_ext --inplace`) "
         f"against the installed torch. Original error: {exc}"
     ) from exc
+
+import os as _os  # noqa: E402
+
+if _os.environ.get("DATAGEN_GPU_CPU_ISA"):
+    from ._debug import set_cpu_isa as _set_cpu_isa
+
+    _set_cpu_isa(_os.environ["DATAGEN_GPU_CPU_ISA"])

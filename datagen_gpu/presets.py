@@ -9,6 +9,8 @@ import torch
 from torch import nn
 
 from . import transforms as T
+from .transforms.fused import run_composed_views
+from .transforms.views import batch_of_input, same_structure
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -69,6 +71,14 @@ class TwoViews(nn.Module):
 
     ``forward(x, sample_ids=None, params=None, return_params=False)`` returns
     ``(view_a, view_b)`` (and ``(params_a, params_b)`` with return_params).
+
+    When both pipelines are fusing Composes of the same structure (the same
+    transforms with the same apply-time arguments; only ``p``, ranges and
+    streams differ, as in SimCLR's and MoCo's symmetric pairs), both views run
+    as one stacked batch: one ``fused_augment`` launch reads each image once
+    for both views (``views=2``) and every later launch covers both. Otherwise
+    (e.g. BYOL's pair, whose second view has an extra solarize) the views run
+    one after the other. The outputs are the same either way.
     """
 
     def __init__(self, pipeline_a, pipeline_b=None):
@@ -83,8 +93,21 @@ class TwoViews(nn.Module):
         self.view_a.assign_stream(1)
         self.view_b.assign_stream(2)
 
+    @property
+    def stacked(self) -> bool:
+        """Whether the two views run as one stacked batch (see the class doc)."""
+        a, b = self.view_a, self.view_b
+        return (isinstance(a, T.Compose) and a.fuse and same_structure(a, b))
+
     def forward(self, x, sample_ids=None, params=None, return_params=False):
-        if params is None:
+        if self.stacked:
+            ids = self.view_a.resolve_sample_ids(x, sample_ids) if params is None else None
+            out, (pa, pb) = run_composed_views(
+                [self.view_a.transforms, self.view_b.transforms], x, ids,
+                None if params is None else list(params))
+            n = batch_of_input(x)
+            a, b = out[:n], out[n:]
+        elif params is None:
             ids = self.view_a.resolve_sample_ids(x, sample_ids)
             a, pa = self.view_a(x, sample_ids=ids, return_params=True)
             b, pb = self.view_b(x, sample_ids=ids, return_params=True)

@@ -228,8 +228,10 @@ def gaussian_kernel1d(kernel_size: int, sigma: float) -> torch.Tensor:
     return w / w.sum()
 
 
-def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor) -> torch.Tensor:
-    """Per sample: reflect-pad by k // 2, then the separable Gaussian along W and along H."""
+def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor, apply=None,
+                  mean=None, std=None) -> torch.Tensor:
+    """Per sample: reflect-pad by k // 2, then the separable Gaussian along W and along H;
+    samples where ``apply`` is false are kept; ``mean``/``std`` normalize the result."""
     import torch.nn.functional as nnf
 
     B, C, H, W = images.shape
@@ -241,6 +243,10 @@ def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor) -
         x = sum(w[t] * x[..., :, t : t + W] for t in range(kernel_size))
         x = sum(w[t] * x[..., t : t + H, :] for t in range(kernel_size))
         out[i] = x[0]
+    if apply is not None:
+        out = torch.where(torch.as_tensor(apply).view(-1, 1, 1, 1), out, images)
+    if mean is not None:
+        out = normalize(out, mean, std)
     return out
 
 

@@ -21,10 +21,10 @@ def _sigmas(n, gen, low=0.1, high=3.0):
     return low + (high - low) * torch.rand(n, generator=gen)
 
 
-def _blur(backend, x, k, sigma, out_dtype):
+def _blur(backend, x, k, sigma, out_dtype, apply=None, mean=None, std=None):
     x_before = x.clone()
     with poison_outputs():
-        out = run_op(backend, "gaussian_blur", x, k, sigma, out_dtype)
+        out = run_op(backend, "gaussian_blur", x, k, sigma, apply, mean, std, out_dtype)
     assert torch.equal(x, x_before), "input mutated"
     assert out.dtype == out_dtype and out.shape == x.shape
     assert is_channels_last(out) == is_channels_last(x)
@@ -137,7 +137,50 @@ def test_gaussian_blur_functional(gen):
     assert_close_to_reference(out_u8, ref)
     empty = torch.rand(0, 3, 4, 5)
     assert F.gaussian_blur(empty, 23, torch.empty(0)).shape == (0, 3, 4, 5)
-    assert run_op("cpu", "gaussian_blur", empty, 3, torch.empty(0), torch.uint8).dtype == torch.uint8
+    assert run_op("cpu", "gaussian_blur", empty, 3, torch.empty(0), None, None, None, torch.uint8).dtype == torch.uint8
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_gaussian_blur_apply_and_normalize(backend, shape, dtype, gen):
+    """Per-sample apply (others copied) and the normalize epilogue, against the reference."""
+    skip_unsupported(backend, dtype)
+    shape = shape_for(backend, shape)
+    x = random_images(shape, dtype, generator=gen)
+    sigma = _sigmas(shape[0], gen)
+    apply = torch.rand(shape[0], generator=gen) < 0.5
+    apply[0] = not bool(apply[-1]) if shape[0] > 1 else apply[0]
+    k = 5
+    out = _blur(backend, x, k, sigma, dtype, apply=apply)
+    assert_close_to_reference(out, R.gaussian_blur(R.to_unit(x), k, sigma, apply), msg="apply")
+    kept = ~apply
+    assert torch.equal(out[kept], x[kept])  # copies are exact
+    mean, std = torch.tensor(MEAN), torch.tensor(STD)
+    for a in (None, apply):
+        out = _blur(backend, x, k, sigma, torch.float32, apply=a, mean=mean, std=std)
+        ref = R.gaussian_blur(R.to_unit(x), k, sigma, a, MEAN, STD)
+        assert_close_to_reference(out, ref, msg=f"normalize, apply={a}")
+
+
+def test_gaussian_blur_functional_apply_normalize(gen):
+    x = random_images((4, 3, 12, 13), torch.uint8, generator=gen)
+    sigma = torch.tensor([0.5, 1.0, 1.5, 2.0])
+    apply = torch.tensor([True, False, False, True])
+    out = F.gaussian_blur(x, 5, sigma, apply, mean=MEAN, std=STD)
+    assert out.dtype == torch.float32
+    assert_close_to_reference(out, R.gaussian_blur(R.to_unit(x), 5, sigma, apply, MEAN, STD))
+    assert torch.equal(F.gaussian_blur(x, 5, sigma, True), F.gaussian_blur(x, 5, sigma))
+    assert torch.equal(F.gaussian_blur(x, 5, sigma, False), x)
+    with pytest.raises(ValueError, match="mean, std"):
+        F.gaussian_blur(x, 5, sigma, mean=MEAN)
+    with pytest.raises(ValueError, match="apply"):
+        F.gaussian_blur(x, 5, sigma, torch.tensor([True, False]))
+    with pytest.raises(TypeError, match="apply"):
+        F.gaussian_blur(x, 5, sigma, torch.ones(4))
+    with pytest.raises(ValueError, match="std"):
+        F.gaussian_blur(x, 5, sigma, mean=MEAN, std=[0.2, 0.0, 0.2])
+    with pytest.raises(TypeError, match="out_dtype"):
+        F.gaussian_blur(x, 5, sigma, mean=MEAN, std=STD, out_dtype=torch.uint8)
 
 
 def test_gaussian_blur_errors():
@@ -186,25 +229,27 @@ def test_gaussian_blur_op_level_errors(backend_name):
     x = torch.rand(2, 3, 8, 9)
     s = torch.tensor([1.0, 2.0])
     with pytest.raises(ValueError, match="kernel_size"):
-        run_op(backend_name, "gaussian_blur", x, 4, s, torch.float32)
+        run_op(backend_name, "gaussian_blur", x, 4, s, None, None, None, torch.float32)
     with pytest.raises(ValueError, match="kernel_size"):
-        run_op(backend_name, "gaussian_blur", x, 17, s, torch.float32)
+        run_op(backend_name, "gaussian_blur", x, 17, s, None, None, None, torch.float32)
     with pytest.raises(ValueError, match="sigma"):
-        run_op(backend_name, "gaussian_blur", x, 3, torch.tensor([1.0, 0.0]), torch.float32)
+        run_op(backend_name, "gaussian_blur", x, 3, torch.tensor([1.0, 0.0]), None, None, None, torch.float32)
     with pytest.raises(ValueError, match="sigma"):
-        run_op(backend_name, "gaussian_blur", x, 3, torch.tensor([1.0]), torch.float32)
+        run_op(backend_name, "gaussian_blur", x, 3, torch.tensor([1.0]), None, None, None, torch.float32)
     with pytest.raises(TypeError, match="sigma"):
-        run_op(backend_name, "gaussian_blur", x, 3, s.double(), torch.float32)
+        run_op(backend_name, "gaussian_blur", x, 3, s.double(), None, None, None, torch.float32)
     with pytest.raises(TypeError, match="out_dtype"):
-        run_op(backend_name, "gaussian_blur", x, 3, s, torch.int32)
+        run_op(backend_name, "gaussian_blur", x, 3, s, None, None, None, torch.int32)
 
 
 def test_gaussian_blur_opcheck(gen):
     op = torch.ops.datagen_gpu.gaussian_blur.default
     x = torch.rand(2, 3, 9, 11, generator=gen)
-    torch.library.opcheck(op, (x, 5, torch.tensor([0.5, 2.0]), torch.float32))
+    torch.library.opcheck(op, (x, 5, torch.tensor([0.5, 2.0]), None, None, None, torch.float32))
+    torch.library.opcheck(op, (x, 5, torch.tensor([0.5, 2.0]), torch.tensor([True, False]),
+                               torch.tensor(MEAN), torch.tensor(STD), torch.float32))
     xu = random_images((3, 3, 7, 10), torch.uint8, channels_last=True, generator=gen)
-    torch.library.opcheck(op, (xu, 3, torch.tensor([0.3, 1.0, 9.0]), torch.float16))
+    torch.library.opcheck(op, (xu, 3, torch.tensor([0.3, 1.0, 9.0]), None, None, None, torch.float16))
 
 
 # --------------------------------------------------------------------------- normalize

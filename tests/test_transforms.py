@@ -153,3 +153,46 @@ def test_random_resized_crop_dense_and_ragged(gen):
     assert torch.equal(y[2], F.resized_crop([imgs[2]], boxes[2:3], 12)[0])
     dense = torch.stack([imgs[2]] * 2)
     assert t(dense).shape == (2, 3, 12, 12)
+
+
+@pytest.mark.parametrize("preset", ["simclr", "moco_v2"])
+@pytest.mark.parametrize("ragged", [False, True])
+def test_two_views_stacked_launches_and_equals_separate_views(preset, ragged, monkeypatch, gen):
+    """Matching pipelines run as one stacked batch: one fused_augment (views=2) and one
+    blur for both views, with the same outputs as running the two views separately."""
+    from datagen_gpu import presets
+
+    make = {"simclr": presets.simclr_view, "moco_v2": presets.moco_v2_view}[preset]
+    two = presets.TwoViews(make(24, blur_kernel=5))
+    assert two.stacked
+    if ragged:
+        x = [random_images((1, 3, 30 + 3 * i, 41 - 2 * i), torch.uint8, generator=gen)[0]
+             for i in range(5)]
+    else:
+        x = random_images((5, 3, 33, 38), torch.uint8, generator=gen)
+    ids = torch.arange(10, 15)
+    ref_a = two.view_a(x, sample_ids=ids)
+    ref_b = two.view_b(x, sample_ids=ids)
+    calls = []
+    for name in ("fused_augment", "gaussian_blur", "normalize"):
+        op = getattr(torch.ops.datagen_gpu, name)
+        monkeypatch.setattr(torch.ops.datagen_gpu, name,
+                            lambda *args, _op=op, _name=name: calls.append(_name) or _op(*args))
+    (a, b), (pa, pb) = two(x, sample_ids=ids, return_params=True)
+    assert calls == ["fused_augment", "gaussian_blur"]
+    assert torch.equal(a, ref_a) and torch.equal(b, ref_b)
+    a2, b2 = two(x, params=(pa, pb))
+    assert torch.equal(a2, a) and torch.equal(b2, b)
+    sa, sb = two(x[1:3], sample_ids=ids[1:3])  # a sub-batch: the same samples
+    assert torch.equal(sa, a[1:3]) and torch.equal(sb, b[1:3])
+
+
+def test_two_views_not_stacked_when_pipelines_differ():
+    from datagen_gpu.presets import TwoViews, byol_views
+
+    assert not TwoViews(*byol_views(24, blur_kernel=5)).stacked  # view b has a solarize
+    a = T.Compose([T.RandomResizedCrop(8), T.GaussianBlur(3)])
+    assert TwoViews(a, T.Compose([T.RandomResizedCrop(8, scale=(0.5, 1.0)), T.GaussianBlur(3)])).stacked
+    assert not TwoViews(a, T.Compose([T.RandomResizedCrop(9), T.GaussianBlur(3)])).stacked
+    assert not TwoViews(a, T.Compose([T.RandomResizedCrop(8), T.GaussianBlur(5)])).stacked
+    assert not TwoViews(a, T.Compose([T.RandomResizedCrop(8), T.GaussianBlur(3)], fuse=False)).stacked

@@ -29,7 +29,8 @@ def _kernel_size(kernel_size, images) -> int:
     return kernel_size
 
 
-def gaussian_blur(images: torch.Tensor, kernel_size, sigma, *, out_dtype=None) -> torch.Tensor:
+def gaussian_blur(images: torch.Tensor, kernel_size, sigma, apply=None, *, mean=None, std=None,
+                  out_dtype=None) -> torch.Tensor:
     """Blur each sample with a Gaussian of its own standard deviation.
 
     Matches ``torchvision.transforms.v2.functional.gaussian_blur(img_i, [k, k],
@@ -45,6 +46,11 @@ def gaussian_blur(images: torch.Tensor, kernel_size, sigma, *, out_dtype=None) -
     uint8 results are stored as ``floor(255 x + 0.5)`` (round half up) where
     torchvision rounds half to even, so an exact .5 tie can differ by one level.
 
+    ``apply`` blurs only the samples where it is true (the others are copied,
+    converted to ``out_dtype``), so ``RandomApply(GaussianBlur)`` costs a blur only
+    for the samples it picks. ``mean`` / ``std`` normalize the result as
+    ``normalize`` does, in the same pass (a float ``out_dtype``, default float32).
+
     Args:
         images: (B, C, H, W) uint8 / float16 / bfloat16 / float32, NCHW or channels-last.
         kernel_size: positive odd int k, or a (k, k) pair (different sizes per
@@ -52,7 +58,11 @@ def gaussian_blur(images: torch.Tensor, kernel_size, sigma, *, out_dtype=None) -
             ``k // 2 < W``.
         sigma: (B,) float, or a number for every sample; every value must be > 0
             (checked for CPU tensors).
-        out_dtype: output dtype (default: the input's). Floats are in [0, 1].
+        apply: (B,) bool or a bool: which samples to blur; None: all.
+        mean, std: per-channel normalization after the blur (both or neither), as
+            for ``normalize``.
+        out_dtype: output dtype (default: the input's; float32 with ``mean``/``std``).
+            Floats are in [0, 1] before normalization.
 
     Shape:
         images (B, C, H, W) -> (B, C, H, W), same memory format.
@@ -67,7 +77,15 @@ def gaussian_blur(images: torch.Tensor, kernel_size, sigma, *, out_dtype=None) -
         raise ValueError(f"sigma: expected values > 0, got {sigma}")
     sigma = as_param(sigma, images, "sigma", torch.float32)
     check_range(sigma, "sigma", low=0.0, low_inclusive=False)
-    return torch.ops.datagen_gpu.gaussian_blur(images, k, sigma, resolve_out_dtype(out_dtype, images))
+    if apply is not None:
+        apply = as_param(apply, images, "apply", torch.bool)
+    if (mean is None) != (std is None):
+        raise ValueError("mean, std: give both (normalize) or neither")
+    if mean is not None:
+        mean, std = _normalize_params(images, mean, std, out_dtype or torch.float32)
+        out_dtype = out_dtype or torch.float32
+    return torch.ops.datagen_gpu.gaussian_blur(images, k, sigma, apply, mean, std,
+                                               resolve_out_dtype(out_dtype, images))
 
 
 def _channel_param(value, images, name) -> torch.Tensor:
@@ -123,6 +141,12 @@ def normalize(images: torch.Tensor, mean, std, *, out_dtype=torch.float32) -> to
         >>> y = normalize(x, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     """
     check_images(images)
+    mean, std = _normalize_params(images, mean, std, out_dtype)
+    return torch.ops.datagen_gpu.normalize(images, mean, std, out_dtype)
+
+
+def _normalize_params(images, mean, std, out_dtype):
+    """Checked (C,) float32 mean and std tensors on the images' device."""
     if not isinstance(out_dtype, torch.dtype):
         raise TypeError(f"out_dtype: expected a torch.dtype, got {type(out_dtype).__name__}")
     if out_dtype not in _FLOAT_OUT:
@@ -132,4 +156,4 @@ def normalize(images: torch.Tensor, mean, std, *, out_dtype=torch.float32) -> to
     std = _channel_param(std, images, "std")
     if host_checks(std) and bool((std == 0).any()):
         raise ValueError(f"std: expected non-zero values, got {std.tolist()}")
-    return torch.ops.datagen_gpu.normalize(images, mean, std, out_dtype)
+    return mean, std

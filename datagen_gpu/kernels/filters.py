@@ -12,7 +12,9 @@ FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 @triton.jit
 def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
                           s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
+                          apply, orig, o_b, o_c, o_h, o_w, mean, std,
                           KSIZE: tl.constexpr, KPOW2: tl.constexpr, VERTICAL: tl.constexpr,
+                          HAS_APPLY: tl.constexpr, HAS_NORM: tl.constexpr,
                           BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
     """One separable pass of torchvision's Gaussian blur (``gaussian_blur_image``).
 
@@ -33,6 +35,11 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
     conv2d up to float32 rounding. One program per (plane, BLOCK_H x BLOCK_W
     tile); 64-bit offsets. Masked lanes past the image may compute
     out-of-range reflect indices; they are never loaded.
+
+    HAS_APPLY: samples with apply[b] false are not blurred: the horizontal
+    pass loads and stores nothing for them (all lanes masked) and the
+    vertical pass copies ``orig`` (the input images) instead of reading the
+    temporary. HAS_NORM: the vertical pass stores (x - mean[c]) / std[c].
     """
     plane = tl.program_id(0).to(tl.int64)
     b = plane // C
@@ -40,6 +47,12 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
     h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
     w = tl.program_id(2).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
     mask = (h < H)[:, None] & (w < W)[None, :]
+    blur = mask
+    copy = mask
+    if HAS_APPLY:  # as row limits: masks stay plain comparisons
+        a = tl.load(apply + b).to(tl.int32)
+        blur = (h < H * a)[:, None] & (w < W)[None, :]
+        copy = (h < H * (1 - a))[:, None] & (w < W)[None, :]
     s = tl.load(sigma + b).to(tl.float32)
     r = KSIZE // 2
     taps = tl.arange(0, KPOW2)
@@ -60,8 +73,16 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
             x = tl.where(x < 0, -x, x)
             x = tl.where(x > W - 1, 2 * (W - 1) - x, x)
             offs = h[:, None] * s_h + x[None, :] * s_w
-        acc += wt * load_f32(base, offs, mask)
-    store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, acc, mask)
+        acc += wt * load_f32(base, offs, blur)
+    if VERTICAL:
+        if HAS_APPLY:  # not blurred: the input itself
+            kept = load_f32(orig + b * o_b + c * o_c, h[:, None] * o_h + w[None, :] * o_w, copy)
+            acc = tl.where(copy, kept, acc)
+        if HAS_NORM:
+            acc = (acc - tl.load(mean + c)) * (1.0 / tl.load(std + c))
+        store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, acc, mask)
+    else:
+        store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, acc, blur)
 
 
 @triton.jit
@@ -106,13 +127,22 @@ def _check_kernel_size(kernel_size, images):
                          f"reflect padding, got H = {H}, W = {W}")
 
 
-def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor,
+def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor, apply, mean, std,
                   out_dtype: torch.dtype) -> torch.Tensor:
     check_images(images)
     _check_kernel_size(kernel_size, images)
     check_param(sigma, images, "sigma", torch.float32)
     check_range(sigma, "sigma", low=0.0, low_inclusive=False)
     check_out_dtype(out_dtype)
+    if apply is not None:
+        check_param(apply, images, "apply", torch.bool)
+    if (mean is None) != (std is None):
+        raise ValueError("mean, std: give both (normalize) or neither")
+    if mean is not None:
+        _check_channel_param(mean, images, "mean")
+        _check_channel_param(std, images, "std")
+        check_std_nonzero(std)
+        _check_float_out(out_dtype)
     B, C, H, W = images.shape
     channels_last = is_channels_last(images)
     out = empty_output(images.shape, out_dtype, images.device, channels_last)
@@ -122,12 +152,21 @@ def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor,
                       memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     grid, block_h, block_w = _tiles(B, C, H, W)
     meta = dict(KSIZE=kernel_size, KPOW2=triton.next_power_of_2(kernel_size),
+                HAS_APPLY=apply is not None, HAS_NORM=mean is not None,
                 BLOCK_H=block_h, BLOCK_W=block_w)
+    extra = (sigma if apply is None else apply, images, *strides(images),
+             sigma if mean is None else mean, sigma if std is None else std)
     _gaussian_blur_kernel[grid](images, tmp, sigma, C, H, W, *strides(images), *strides(tmp),
-                                VERTICAL=False, **meta)
+                                *extra, VERTICAL=False, **meta)
     _gaussian_blur_kernel[grid](tmp, out, sigma, C, H, W, *strides(tmp), *strides(out),
-                                VERTICAL=True, **meta)
+                                *extra, VERTICAL=True, **meta)
     return out
+
+
+def _check_float_out(out_dtype):
+    if out_dtype not in FLOAT_DTYPES:
+        raise TypeError(f"out_dtype: expected a floating dtype (float32, float16 or bfloat16), "
+                        f"got {out_dtype}")
 
 
 def _check_channel_param(value, images, name):
@@ -158,9 +197,7 @@ def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
     _check_channel_param(mean, images, "mean")
     _check_channel_param(std, images, "std")
     check_std_nonzero(std)
-    if out_dtype not in FLOAT_DTYPES:
-        raise TypeError(f"out_dtype: expected a floating dtype (float32, float16 or bfloat16), "
-                        f"got {out_dtype}")
+    _check_float_out(out_dtype)
     B, C, H, W = images.shape
     out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
     if out.numel() == 0:

@@ -13,6 +13,8 @@ class RandomApply(RandomTransform):
     extra; others are computed for the batch and selected per sample.
     """
 
+    APPLY_ATTRS = ()
+
     def __init__(self, transforms, p=0.5, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(p) <= 1.0:
@@ -58,6 +60,8 @@ class Compose(RandomTransform):
     (drawn, returned and replayed) are the same as with ``fuse=False``, which
     runs every transform op by op.
     """
+
+    APPLY_ATTRS = ("fuse", "same_on_batch")
 
     def __init__(self, transforms, seed=None, fuse=True, **kwargs):
         super().__init__(seed=0 if seed is None else seed, **kwargs)

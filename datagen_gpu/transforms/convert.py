@@ -15,6 +15,8 @@ class Normalize(RandomTransform):
     input's dtype for floats, float32 for uint8).
     """
 
+    APPLY_ATTRS = ("mean", "std", "out_dtype")
+
     def __init__(self, mean, std, out_dtype=None, **kwargs):
         super().__init__(**kwargs)
         self.mean = [float(m) for m in mean]
@@ -37,6 +39,8 @@ class Normalize(RandomTransform):
 
 class ToDtype(RandomTransform):
     """Convert to ``dtype``; with ``scale=True`` uint8 <-> float maps [0, 255] <-> [0, 1]."""
+
+    APPLY_ATTRS = ("dtype", "scale")
 
     def __init__(self, dtype, scale=False, **kwargs):
         super().__init__(**kwargs)

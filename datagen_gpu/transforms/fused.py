@@ -5,19 +5,25 @@ transforms in order and groups each maximal *run* of fusable ones:
 
 - fusable: RandomResizedCrop ("crop"), RandomHorizontalFlip ("flip"),
   ColorJitter ("jitter"), RandomGrayscale ("gray"), RandomSolarize
-  ("solarize"), Normalize ("normalize"), ToDtype ("dtype") -- exactly these
-  classes, not subclasses -- and RandomApply whose inner transforms are all
-  fusable and have ``mask_params`` (flip, jitter, gray, solarize): its
-  per-sample coin is folded into their parameters, as RandomApply does;
-- a run follows fused_augment's stage order: at most one each of crop,
-  jitter, gray, solarize, normalize, in that order, crop only before any other
-  stage but dtype conversions; flips anywhere after the crop (they commute
-  with the pixel-wise stages; two flips compose by xor); ToDtype anywhere if
-  it keeps the value scale (``scale=True``, float -> float, or a no-op);
+  ("solarize"), GaussianBlur ("blur"), Normalize ("normalize"), ToDtype
+  ("dtype") -- exactly these classes, not subclasses -- and RandomApply whose
+  inner transforms are all fusable and have ``mask_params`` (flip, jitter,
+  gray, solarize, blur): its per-sample coin is folded into their parameters,
+  as RandomApply does;
+- a run follows the stage order crop, jitter, gray, solarize, blur, normalize,
+  at most one of each, crop only before any other stage but dtype
+  conversions; flips anywhere after the crop (they commute with the
+  pixel-wise stages and with the symmetric blur; two flips compose by xor);
+  ToDtype anywhere if it keeps the value scale (``scale=True``, float ->
+  float, or a no-op);
+- a run is at most two launches: ``fused_augment`` for the stages before the
+  blur (into a float32 intermediate when a blur follows), then
+  ``gaussian_blur`` with the run's per-sample ``apply`` and Normalize as its
+  epilogue (``gaussian_blur``'s ``mean``/``std``); without a blur, one
+  ``fused_augment``;
 - a transform that does not fit ends the run; the next run starts with it if
-  it is fusable. Anything else (GaussianBlur -- its two separable passes --,
-  RandomApply of it, unknown transforms, ToDtype that changes the value scale)
-  runs op by op in between, as in the unfused path;
+  it is fusable. Anything else (unknown transforms, ToDtype that changes the
+  value scale) runs op by op in between, as in the unfused path;
 - a run of a single transform also runs op by op (its own op is as fast and
   gives the unfused result exactly).
 
@@ -46,14 +52,15 @@ import torch
 from .. import functional as F
 from .._color_checks import MAX_VALUE
 from .container import RandomApply
+from .views import batch_of_input, cat_params, stack_views
 from .convert import Normalize, ToDtype
-from .image import (ColorJitter, RandomGrayscale, RandomHorizontalFlip, RandomResizedCrop,
-                    RandomSolarize)
+from .image import (ColorJitter, GaussianBlur, RandomGrayscale, RandomHorizontalFlip,
+                    RandomResizedCrop, RandomSolarize)
 
 _KINDS = {RandomResizedCrop: "crop", RandomHorizontalFlip: "flip", ColorJitter: "jitter",
-          RandomGrayscale: "gray", RandomSolarize: "solarize", Normalize: "normalize",
-          ToDtype: "dtype"}
-_RANKS = {"crop": 0, "jitter": 1, "gray": 2, "solarize": 3, "normalize": 4}
+          RandomGrayscale: "gray", RandomSolarize: "solarize", GaussianBlur: "blur",
+          Normalize: "normalize", ToDtype: "dtype"}
+_RANKS = {"crop": 0, "jitter": 1, "gray": 2, "solarize": 3, "blur": 4, "normalize": 5}
 _FLOATS = (torch.float32, torch.float16, torch.bfloat16)
 
 
@@ -122,13 +129,20 @@ def _dtype_of(x):
     return x[0].dtype if isinstance(x, (list, tuple)) else x.dtype
 
 
-def _run_fused(transforms, run, x, params):
-    """Applies the run's transforms (with their unfused ``params``) as one fused_augment."""
+def _run_fused(transforms, run, x, params, views=1):
+    """Applies the run's transforms (with their unfused ``params``): fused_augment for the
+    stages before a blur, then the blur with normalize as its epilogue.
+
+    ``views`` > 1: ``x`` is one batch of B images shared by V views and ``params`` hold
+    V * B samples (view v's sample i at v * B + i); the output stacks the views."""
     batch, device = (len(x), x[0].device) if isinstance(x, (list, tuple)) else (x.shape[0], x.device)
+    batch *= views
     args = {}
     boxes = size = None
     antialias = True
     flip = None
+    blur = None  # (transform, params)
+    norm = {}
     dtype = _dtype_of(x)
     for k in run.children:
         t, p = transforms[k], params[k]
@@ -150,44 +164,91 @@ def _run_fused(transforms, run, x, params):
             elif kind == "solarize":
                 args["solarize_threshold"] = _solarize_threshold(u.threshold, dtype, batch, device)
                 args["solarize_apply"] = q["apply"]
+            elif kind == "blur":
+                blur = (u, q)
             elif kind == "normalize":
-                args["mean"], args["std"] = u.mean, u.std
+                norm = {"mean": u.mean, "std": u.std}
                 dtype = _normalized_dtype(u, dtype)
             else:
                 dtype = u.dtype
-    return F.fused_augment(x, boxes, size, flip=flip, antialias=antialias, out_dtype=run.dtype,
-                           **args)
+    if blur is None:
+        return F.fused_augment(x, boxes, size, flip=flip, antialias=antialias, out_dtype=run.dtype,
+                               views=views, **args, **norm)
+    if boxes is not None or flip is not None or args:
+        x = F.fused_augment(x, boxes, size, flip=flip, antialias=antialias,
+                            out_dtype=torch.float32, views=views, **args)
+    elif views > 1:
+        x = stack_views(x, views)
+    u, q = blur
+    if norm and run.dtype not in _FLOATS:  # Normalize then a scaled ToDtype to uint8
+        y = F.gaussian_blur(x, u.kernel_size, q["sigma"], q.get("apply"), **norm)
+        return F.to_dtype(y, run.dtype, scale=True)
+    return F.gaussian_blur(x, u.kernel_size, q["sigma"], q.get("apply"), out_dtype=run.dtype,
+                           **norm)
 
 
 def run_composed(transforms, x, ids, params=None):
     """Compose's fused forward: (output, params list as the unfused loop returns it)."""
-    used = [None] * len(transforms)
+    out, used = run_composed_views([transforms], x, ids, None if params is None else [params])
+    return out, used[0]
+
+
+def run_composed_views(pipelines, x, ids, params=None):
+    """V pipelines of the same structure (``views.same_structure``) on one batch.
+
+    Each view draws its own parameters, as its pipeline alone would (same streams,
+    same sample ids, from its own input); the views then run stacked, as one batch
+    of V * B samples (view v's sample i at v * B + i): the first fused run reads the
+    shared input once for all views (``fused_augment(views=V)``), every later launch
+    covers all views. Returns (the stacked output, [params list per view]).
+    """
+    V = len(pipelines)
+    transforms = pipelines[0]
+    used = [[None] * len(transforms) for _ in range(V)]
+    shared = V > 1  # x is still the one input every view reads
+    batch = batch_of_input(x)
     run = None
 
-    def flush(x, run):
+    def view_slice(v):
+        return x[v * batch:(v + 1) * batch]
+
+    def stacked_params(k):
+        return used[0][k] if V == 1 else cat_params([used[v][k] for v in range(V)])
+
+    def flush(x, run, shared):
         if run is None:
-            return x
-        if len(run.children) == 1:  # a lone transform: its own op
+            return x, shared
+        if len(run.children) == 1 and not shared:  # a lone transform: its own op
             k = run.children[0]
-            return transforms[k].apply_params(x, used[k])
-        return _run_fused(transforms, run, x, used)
+            return transforms[k].apply_params(x, stacked_params(k)), False
+        merged = {k: stacked_params(k) for k in run.children}
+        return _run_fused(transforms, run, x, merged, views=V if shared else 1), False
 
     for k, t in enumerate(transforms):
         members = _members(t)
         state = None if members is None or run is None else run.extended(members)
         if members is not None and state is None:  # starts a new run
-            x = flush(x, run)
+            x, shared = flush(x, run, shared)
             run = _Run(_dtype_of(x))
             state = run.extended(members)
             if state is None:  # e.g. RandomApply([gray, jitter]): out of stage order
                 run, members = None, None
         if members is None:  # op by op, on the output of the run before it
-            x = flush(x, run)
+            x, shared = flush(x, run, shared)
             run = None
-        used[k] = t.make_params(x, ids) if params is None else params[k]
+        for v in range(V):
+            if params is not None:
+                used[v][k] = params[v][k]
+            else:
+                used[v][k] = pipelines[v][k].make_params(x if shared or V == 1 else view_slice(v), ids)
         if members is None:
-            x = t.apply_params(x, used[k])
+            if shared:
+                x, shared = stack_views(x, V), False
+            x = t.apply_params(x, stacked_params(k))
         else:  # joins the run: its params are drawn from the run's input
             run.children.append(k)
             run.state = state
-    return flush(x, run), used
+    x, shared = flush(x, run, shared)
+    if shared:  # nothing ran: every view is the input
+        x = stack_views(x, V)
+    return x, used

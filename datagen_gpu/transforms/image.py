@@ -48,6 +48,8 @@ class RandomResizedCrop(RandomTransform):
     bilinear, antialiased by default. Accepts ragged lists of (C, H, W) images.
     """
 
+    APPLY_ATTRS = ("size", "antialias")
+
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation="bilinear",
                  antialias=True, **kwargs):
         super().__init__(**kwargs)
@@ -80,6 +82,8 @@ class RandomResizedCrop(RandomTransform):
 class RandomHorizontalFlip(RandomTransform):
     """Flip each sample with probability ``p``."""
 
+    APPLY_ATTRS = ()
+
     def __init__(self, p=0.5, **kwargs):
         super().__init__(**kwargs)
         self.p = _check_p(p)
@@ -100,6 +104,8 @@ class ColorJitter(RandomTransform):
     Arguments as torchvision's ColorJitter: a number v means [max(0, 1 - v), 1 + v]
     (hue: [-v, v], v <= 0.5), a pair means that range; 0 / None disables.
     """
+
+    APPLY_ATTRS = ()
 
     def __init__(self, brightness=None, contrast=None, saturation=None, hue=None, **kwargs):
         super().__init__(**kwargs)
@@ -133,6 +139,8 @@ class ColorJitter(RandomTransform):
 class RandomGrayscale(RandomTransform):
     """Convert each sample to grayscale (3 channels kept) with probability ``p``."""
 
+    APPLY_ATTRS = ()
+
     def __init__(self, p=0.1, **kwargs):
         super().__init__(**kwargs)
         self.p = _check_p(p)
@@ -149,6 +157,8 @@ class RandomGrayscale(RandomTransform):
 
 class GaussianBlur(RandomTransform):
     """Gaussian blur with a per-sample ``sigma ~ U(sigma)`` (torchvision's GaussianBlur)."""
+
+    APPLY_ATTRS = ("kernel_size",)
 
     def __init__(self, kernel_size, sigma=(0.1, 2.0), **kwargs):
         super().__init__(**kwargs)
@@ -167,7 +177,13 @@ class GaussianBlur(RandomTransform):
         return {"sigma": uniform_range(u, *self.sigma)}
 
     def apply_params(self, x, params):
-        return F.gaussian_blur(x, self.kernel_size, params["sigma"])
+        return F.gaussian_blur(x, self.kernel_size, params["sigma"], params.get("apply"))
+
+    def mask_params(self, params, apply):
+        """The params that blur only the samples where ``apply`` (RandomApply's coin) is true."""
+        if "apply" in params:
+            apply = apply & params["apply"]
+        return {**params, "apply": apply}
 
 
 class RandomSolarize(RandomTransform):
@@ -176,6 +192,8 @@ class RandomSolarize(RandomTransform):
     ``threshold`` is in the input's value range (0..255 for uint8, 0..1 for floats),
     as in torchvision.
     """
+
+    APPLY_ATTRS = ("threshold",)
 
     def __init__(self, threshold, p=0.5, **kwargs):
         super().__init__(**kwargs)

@@ -1,0 +1,93 @@
+// Run-time choice of the row kernels' ISA (see isa.h).
+#include "isa.h"
+
+#include <algorithm>
+#include <atomic>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define DATAGEN_X86_DISPATCH 1
+#else
+#define DATAGEN_X86_DISPATCH 0
+#endif
+
+namespace datagen_gpu {
+
+// The variants' declarations, one namespace per ISA (defined in isa_<isa>.cpp).
+#define DATAGEN_DECLARE_ISA(NS)                                                               \
+  namespace NS {                                                                              \
+  void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows);             \
+  float gray_sum(Rows& rows, bool quantized);                                                 \
+  void fir(const float* src, int64_t step, const float* w, int64_t k, int64_t n, float* out); \
+  void resample_lanes(const float* in, const int64_t* start, int64_t lo, const float* weight, \
+                      int64_t taps, int64_t out_w, int64_t lanes, float* tmp);                \
+  void resample_column(const float* rows, const float* w, int64_t count, int64_t out_w,       \
+                       float* out);                                                           \
+  }
+
+DATAGEN_DECLARE_ISA(isa_default)
+#if DATAGEN_X86_DISPATCH
+DATAGEN_DECLARE_ISA(isa_avx2)
+#endif
+
+int64_t best_cpu_isa() {
+#if DATAGEN_X86_DISPATCH
+  static const int64_t best = __builtin_cpu_supports("avx2") ? kIsaAvx2 : kIsaDefault;
+  return best;
+#else
+  return kIsaDefault;
+#endif
+}
+
+namespace {
+
+std::atomic<int64_t>& current_isa() {
+  static std::atomic<int64_t> isa{best_cpu_isa()};
+  return isa;
+}
+
+bool use_avx2() {
+#if DATAGEN_X86_DISPATCH
+  return current_isa().load(std::memory_order_relaxed) == kIsaAvx2;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+int64_t set_cpu_isa(int64_t level) {
+  const int64_t best = best_cpu_isa();
+  const int64_t isa = level < 0 ? best : std::min(level, best);
+  current_isa().store(isa);
+  return isa;
+}
+
+#if DATAGEN_X86_DISPATCH
+#define DATAGEN_DISPATCH(FN, ...) \
+  return use_avx2() ? isa_avx2::FN(__VA_ARGS__) : isa_default::FN(__VA_ARGS__)
+#else
+#define DATAGEN_DISPATCH(FN, ...) return isa_default::FN(__VA_ARGS__)
+#endif
+
+void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows) {
+  if (begin >= end) return;
+  DATAGEN_DISPATCH(apply_steps, plan, begin, end, mean, rows);
+}
+
+float gray_sum(Rows& rows, bool quantized) { DATAGEN_DISPATCH(gray_sum, rows, quantized); }
+
+void fir(const float* src, int64_t step, const float* w, int64_t k, int64_t n, float* out) {
+  DATAGEN_DISPATCH(fir, src, step, w, k, n, out);
+}
+
+void resample_lanes(const float* in, const int64_t* start, int64_t lo, const float* weight,
+                    int64_t taps, int64_t out_w, int64_t lanes, float* tmp) {
+  DATAGEN_DISPATCH(resample_lanes, in, start, lo, weight, taps, out_w, lanes, tmp);
+}
+
+void resample_column(const float* rows, const float* w, int64_t count, int64_t out_w,
+                     float* out) {
+  DATAGEN_DISPATCH(resample_column, rows, w, count, out_w, out);
+}
+
+}  // namespace datagen_gpu

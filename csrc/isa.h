@@ -1,0 +1,52 @@
+// Row kernels compiled once per CPU instruction set and picked at run time:
+// the color steps of color_jitter / fused_augment, the Gaussian blur's FIR
+// and the resampling passes of resized_crop / fused_augment.
+//
+// The x86-64 baseline is SSE2. With AVX2 (8 float lanes, blendv) the hue
+// rotation's selects, the blends and the multiply-add loops run about 2-2.5x
+// faster. The same source (isa_kernels.h) is compiled for each ISA into its
+// own namespace (isa_default.cpp, isa_avx2.cpp); the variants perform the same
+// IEEE operations in the same order (no FMA contraction, fixed-order sums),
+// so every level returns bit-identical results.
+#pragma once
+
+#include <cstdint>
+
+#include "color_plan.h"
+
+namespace datagen_gpu {
+
+// Runs steps [begin, end) of the plan on the loaded row; `mean` is contrast's.
+void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows);
+
+inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
+  apply_steps(plan, 0, end, mean, rows);
+}
+
+// Sum of the row's grayscale (contrast's mean), accumulated in 8 fixed lanes.
+float gray_sum(Rows& rows, bool quantized);
+
+// out[x] = sum_t w[t] * src[x + t * step], x in [0, n), t in [0, k).
+void fir(const float* src, int64_t step, const float* w, int64_t k, int64_t n, float* out);
+
+// Horizontal resampling of 8 interleaved rows (lane r of column x at
+// in[x * 8 + r]): acc[ox, r] = sum_t weight[ox * taps + t] * in[(start[ox] - lo + t) * 8 + r],
+// stored to tmp[r * out_w + ox] for the first `lanes` lanes.
+void resample_lanes(const float* in, const int64_t* start, int64_t lo, const float* weight,
+                    int64_t taps, int64_t out_w, int64_t lanes, float* tmp);
+
+// out[ox] = sum_{t < count} w[t] * rows[t * out_w + ox] (0 when count == 0).
+void resample_column(const float* rows, const float* w, int64_t count, int64_t out_w, float* out);
+
+// CPU ISA levels of the row kernels.
+enum CpuIsa : int64_t { kIsaDefault = 0, kIsaAvx2 = 1 };
+
+// The best level this CPU supports.
+int64_t best_cpu_isa();
+
+// Selects the level the row kernels use (clamped to best_cpu_isa(); a
+// negative level selects the best) and returns the level now in use. Tests
+// use it to compare the variants.
+int64_t set_cpu_isa(int64_t level);
+
+}  // namespace datagen_gpu

@@ -1,0 +1,81 @@
+"""The C++ row kernels are compiled per CPU ISA (csrc/isa.h) and
+picked at run time; every level must give bit-identical results."""
+import pytest
+import torch
+
+import datagen_gpu.functional as F
+from datagen_gpu._debug import set_cpu_isa
+
+BEST = set_cpu_isa("best")
+
+
+@pytest.fixture
+def isa_outputs():
+    """Runs fn under the baseline and the best ISA; restores the best after."""
+    def run(fn):
+        outs = {}
+        try:
+            for name in ("baseline", BEST):
+                assert set_cpu_isa(name) == name
+                outs[name] = fn()
+        finally:
+            set_cpu_isa("best")
+        return outs["baseline"], outs[BEST]
+    return run
+
+
+def _jitter_args(b, gen):
+    return dict(
+        brightness=torch.rand(b, generator=gen) * 1.2 + 0.4,
+        contrast=torch.rand(b, generator=gen) * 1.2 + 0.4,
+        saturation=torch.rand(b, generator=gen) * 1.2 + 0.4,
+        hue=torch.rand(b, generator=gen) - 0.5,
+        order=torch.stack([torch.randperm(4, generator=gen) for _ in range(b)]),
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.float32])
+@pytest.mark.parametrize("shape", [(3, 3, 17, 29), (2, 3, 40, 131)])
+def test_color_ops_bit_identical_across_isas(isa_outputs, dtype, shape):
+    gen = torch.Generator().manual_seed(hash((str(dtype), shape)) % 2**31)
+    x = torch.rand(shape, generator=gen)
+    x = (x * 255).round().to(torch.uint8) if dtype == torch.uint8 else x.to(dtype)
+    a = _jitter_args(shape[0], gen)
+
+    def run():
+        return [
+            F.color_jitter(x, a["brightness"], a["contrast"], a["saturation"], a["hue"],
+                           a["order"]),
+            F.adjust_hue(x, a["hue"]),
+            F.adjust_contrast(x, a["contrast"]),
+            F.adjust_saturation(x, a["saturation"]),
+            F.rgb_to_grayscale(x),
+        ]
+
+    base, best = isa_outputs(run)
+    for u, v in zip(base, best):
+        assert torch.equal(u, v)
+
+
+def test_fused_augment_bit_identical_across_isas(isa_outputs):
+    gen = torch.Generator().manual_seed(7)
+    x = (torch.rand(4, 3, 45, 61, generator=gen) * 255).to(torch.uint8)
+    boxes = torch.tensor([[0.0, 0.0, 45.0, 61.0], [3.5, 2.0, 30.0, 41.0],
+                          [10.0, 5.0, 20.0, 20.0], [1.0, 1.0, 44.0, 59.0]])
+    a = _jitter_args(4, gen)
+
+    def run():
+        return F.fused_augment(x, boxes, (23, 27), flip=torch.tensor([True, False, True, False]),
+                               grayscale=torch.tensor([False, True, False, False]),
+                               mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225],
+                               out_dtype=torch.float32, **a)
+
+    base, best = isa_outputs(run)
+    assert torch.equal(base, best)
+
+
+def test_set_cpu_isa_errors():
+    with pytest.raises(ValueError, match="name"):
+        set_cpu_isa("avx512")
+    with pytest.raises(TypeError, match="name"):
+        set_cpu_isa(1)
