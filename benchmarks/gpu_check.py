@@ -17,20 +17,11 @@ CPU (C++ kernels, wall-clock timings) so it can be smoke-tested without a GPU.
 """
 import argparse
 import os
-import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-
-def ensure_built():
-    try:
-        import datagen_gpu  # noqa: F401
-    except ImportError:
-        print("building datagen_gpu._C ...", flush=True)
-        subprocess.check_call([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _gpu_common import copy_gbs, ensure_built, time_ms  # noqa: E402
 
 
 ensure_built()
@@ -109,27 +100,6 @@ def make_cases(P, device):
     }
 
 
-def time_fn(fn, device, reps):
-    if device.type == "cuda":
-        import triton.testing
-
-        return triton.testing.do_bench(fn, warmup=25, rep=reps)
-    fn()
-    t0 = time.perf_counter()
-    n = max(1, reps // 50)
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t0) / n * 1e3
-
-
-def copy_bandwidth(device, reps):
-    n = (1 << 28) if device.type == "cuda" else (1 << 24)
-    src = torch.empty(n, dtype=torch.uint8, device=device)
-    dst = torch.empty_like(src)
-    ms = time_fn(lambda: dst.copy_(src), device, reps)
-    return 2 * n / (ms * 1e-3) / 1e9
-
-
 def check(args):
     device = torch.device(args.device)
     gen = torch.Generator().manual_seed(args.seed)
@@ -161,10 +131,10 @@ def check(args):
                     failures += 1
         x = torch.randint(0, 256, (B, 3, H, W), dtype=torch.uint8, device=device)
         out = fn(x)
-        ms = time_fn(lambda: fn(x), device, args.rep)
+        ms = time_ms(lambda: fn(x), device, args.rep)
         moved = x.numel() * x.element_size() + out.numel() * out.element_size()
         rows.append((name, ms, moved / (ms * 1e-3) / 1e9, worst))
-    bw = copy_bandwidth(device, args.rep)
+    bw = copy_gbs(device, args.rep)
     return rows, bw, failures
 
 
@@ -176,8 +146,9 @@ def main(argv=None):
     p.add_argument("--rep", type=int, default=200, help="do_bench rep time in ms")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--families", default="audio,mixing,image",
-                   help="comma-separated: audio, mixing (their own scripts, run first), image (last)")
+    p.add_argument("--families", default="audio,mixing,pipeline,image",
+                   help="comma-separated: audio, mixing, pipeline (their own scripts, run first), "
+                        "image (last)")
     args = p.parse_args(argv)
     if args.quick:
         args.batch, args.rep = min(args.batch, 32), min(args.rep, 50)
@@ -185,7 +156,7 @@ def main(argv=None):
     families = set(args.families.split(","))
     sub_failures = 0
     sub_args = ["--device", args.device, "--rep", str(args.rep)] + (["--quick"] if args.quick else [])
-    for family in ("audio", "mixing"):
+    for family in ("audio", "mixing", "pipeline"):
         if family in families:
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
             module = __import__(f"gpu_check_{family}")

@@ -21,8 +21,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _gpu_common import copy_gbs, ensure_built, time_ms  # noqa: E402
+
+ensure_built()
 
 import torch  # noqa: E402
 
@@ -96,27 +98,6 @@ def audio_cases(batch=64, n_mels=128, frames=1000, wave_len=16000, seed=0):
         AudioCase("audio_mixup_spec", spec_input, mixup),
         AudioCase("audio_mixup_wave", wave_input, mixup),
     ]
-
-
-def time_ms(fn, device, rep_ms):
-    if device.type == "cuda":
-        import triton.testing
-
-        return triton.testing.do_bench(fn, warmup=25, rep=rep_ms)
-    fn()
-    best = float("inf")
-    for _ in range(max(3, rep_ms // 50)):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, (time.perf_counter() - t0) * 1e3)
-    return best
-
-
-def copy_gbs(device, rep_ms):
-    n = (1 << 28) if device.type == "cuda" else (1 << 25)
-    src = torch.empty(n, dtype=torch.uint8, device=device)
-    dst = torch.empty_like(src)
-    return 2 * n / (time_ms(lambda: dst.copy_(src), device, rep_ms) * 1e-3) / 1e9
 
 
 def check(device, cases, rep_ms):

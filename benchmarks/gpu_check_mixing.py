@@ -20,21 +20,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _gpu_common import ensure_built, time_ms  # noqa: E402
 
-
-def _ensure_built():
-    try:
-        import datagen_gpu  # noqa: F401
-    except ImportError:
-        import subprocess
-
-        print("building datagen_gpu._C ...", flush=True)
-        subprocess.check_call([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=ROOT)
-
-
-_ensure_built()
+ensure_built()
 
 import torch  # noqa: E402
 from datagen_gpu import functional as F  # noqa: E402
@@ -124,19 +113,6 @@ def mixing_cases(batch=256, size=224, quick=False):
     return cases
 
 
-def _time(fn, device, rep_ms):
-    if device.type == "cuda":
-        import triton.testing
-
-        return triton.testing.do_bench(fn, warmup=25, rep=rep_ms)
-    fn()
-    n = 3
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t0) / n * 1e3
-
-
 def check_cases(cases, device, rep_ms=100):
     """Run every case on ``device`` and on the CPU; rows (name, ms, GB/s, status) and the failure count."""
     device = torch.device(device)
@@ -159,7 +135,7 @@ def check_cases(cases, device, rep_ms=100):
                 take, ref = case.reference(*case.inputs)
                 if not torch.allclose(take(out).double(), ref, atol=case.atol, rtol=case.rtol):
                     status = "FAIL vs reference"
-            ms = _time(lambda: case.fn(*dev_inputs), device, rep_ms)
+            ms = time_ms(lambda: case.fn(*dev_inputs), device, rep_ms)
         except Exception as exc:  # report and go on: the table shows what broke
             print(f"FAIL {case.name}: {type(exc).__name__}: {exc}")
             rows.append((case.name, float("nan"), float("nan"), "ERROR"))

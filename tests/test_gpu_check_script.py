@@ -15,3 +15,15 @@ def test_gpu_check_runs_on_cpu(capsys):
     assert "| op | ms | GB/s |" in out and "0 failure(s) in image ops" in out
     for op in ("resized_crop", "color_jitter", "gaussian_blur", "normalize", "fused_augment"):
         assert f"| {op} |" in out
+
+
+def test_gpu_check_pipeline_runs_on_cpu(capsys):
+    spec = importlib.util.spec_from_file_location(
+        "gpu_check_pipeline", os.path.join(ROOT, "benchmarks", "gpu_check_pipeline.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--device", "cpu", "--batch", "3", "--size", "48", "--rep", "1",
+                     "--no-peers"]) == 0
+    out = capsys.readouterr().out
+    assert "0 failure(s) in the pipeline check" in out
+    assert "| ours, eager |" in out and "| ours, TwoViews (2 views, stacked) |" in out

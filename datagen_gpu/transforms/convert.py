@@ -28,13 +28,31 @@ class Normalize(RandomTransform):
         if out_dtype is not None and out_dtype not in _FLOATS:
             raise TypeError(f"out_dtype: expected a floating point dtype, got {out_dtype}")
         self.out_dtype = out_dtype
+        self._tensors = None
+
+    def channel_tensors(self, device):
+        """(mean, std) as (C,) float32 tensors on ``device``, made once per device.
+
+        Making them from the Python lists is a host-to-device copy, which a CUDA
+        graph cannot capture; after the first (eager, warm-up) call the cached
+        tensors are reused. Under torch.compile the lists are returned (constants).
+        """
+        if torch.compiler.is_compiling():
+            return self.mean, self.std
+        cached = self._tensors
+        if cached is None or cached[0].device != device:
+            cached = tuple(torch.tensor(v, dtype=torch.float32, device=device)
+                           for v in (self.mean, self.std))
+            self._tensors = cached
+        return cached
 
     def make_params(self, x, sample_ids):
         return {}
 
     def apply_params(self, x, params):
         out_dtype = self.out_dtype or (x.dtype if x.dtype in _FLOATS else torch.float32)
-        return F.normalize(x, self.mean, self.std, out_dtype=out_dtype)
+        mean, std = self.channel_tensors(x.device)
+        return F.normalize(x, mean, std, out_dtype=out_dtype)
 
 
 class ToDtype(RandomTransform):

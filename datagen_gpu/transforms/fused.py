@@ -167,7 +167,8 @@ def _run_fused(transforms, run, x, params, views=1):
             elif kind == "blur":
                 blur = (u, q)
             elif kind == "normalize":
-                norm = {"mean": u.mean, "std": u.std}
+                mean, std = u.channel_tensors(device)
+                norm = {"mean": mean, "std": std}
                 dtype = _normalized_dtype(u, dtype)
             else:
                 dtype = u.dtype
