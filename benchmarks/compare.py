@@ -27,7 +27,15 @@ import subprocess
 import sys
 import time
 
-import torch
+# Large CPU tensors (a 64 x 3 x 224 x 224 float32 batch is 38.5 MB) are fresh
+# mmaps; 4 KiB first-touch page faults cost ~20-35 ms per batch on the dev VM.
+# torch's allocator backs allocations >= 2 MB with transparent huge pages when
+# this is set (read once, at the first allocation); it applies to every
+# library timed in this process alike. Export THP_MEM_ALLOC_ENABLE=0 to measure
+# without it.
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+import torch  # noqa: E402
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.dirname(_HERE)]  # cases.py; datagen_gpu from this checkout
@@ -109,7 +117,8 @@ def header(batch, ref_batch, repeats, tv_repeats, ref_repeats, loads=None):
         tv = "not installed"
     return "\n".join([
         f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}",
-        f"- machine: {machine()}; torch threads: {torch.get_num_threads()}",
+        f"- machine: {machine()}; torch threads: {torch.get_num_threads()}; "
+        f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE')}",
         f"- torch {torch.__version__}, torchvision {tv}, Python {platform.python_version()}",
         f"- batch: {batch} x uint8 3x256x256 (resized_crop -> 224x224 float32, antialias; "
         f"gaussian_blur kernel 23)",

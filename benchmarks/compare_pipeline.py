@@ -18,7 +18,15 @@ import subprocess
 import sys
 import time
 
-import torch
+# Large CPU tensors (a 64 x 3 x 224 x 224 float32 batch is 38.5 MB) are fresh
+# mmaps; 4 KiB first-touch page faults cost ~20-35 ms per batch on the dev VM.
+# torch's allocator backs allocations >= 2 MB with transparent huge pages when
+# this is set (read once, at the first allocation); it applies to every
+# library timed in this process alike. Export THP_MEM_ALLOC_ENABLE=0 to measure
+# without it.
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+import torch  # noqa: E402
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
@@ -134,7 +142,7 @@ def main(argv=None):
     print(f"\n{time.strftime('%Y-%m-%d %H:%M %Z')}; CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); "
           f"torch threads: {torch.get_num_threads()} (torchvision: 1 per worker); "
           f"DALI num_threads={args.dali_threads}")
-    print(f"{vers}; python {platform.python_version()}")
+    print(f"{vers}; python {platform.python_version()}; THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE')}")
     print(f"SimCLR view, B={args.batch} uint8 3x{pc.IN_SIZE}x{pc.IN_SIZE} -> float32 3x{pc.OUT_SIZE}x{pc.OUT_SIZE}; "
           f"median of {args.repeats} interleaved repeats after 1 warm-up; "
           f"load average (1/5/15 min) before {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, "
