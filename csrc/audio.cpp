@@ -229,26 +229,29 @@ at::Tensor no_masks(const at::Tensor& specs) {
   return at::empty({specs.size(0), 0}, specs.options().dtype(at::kLong));
 }
 
+// Masks along one axis only (the other axis gets none).
+at::Tensor one_axis_masks(const at::Tensor& specs, const at::Tensor& start,
+                          const at::Tensor& width, const std::optional<at::Tensor>& value,
+                          at::ScalarType out_dtype, bool time_axis) {
+  check_specs(specs, "specs");
+  check_mask_args(specs, start, width, "start", "width");
+  check_value(value, specs);
+  check_float_out_dtype(out_dtype, "out_dtype");
+  const at::Tensor none = no_masks(specs);
+  return time_axis ? masks_cpu(specs, none, none, start, width, value, out_dtype)
+                   : masks_cpu(specs, start, width, none, none, value, out_dtype);
+}
+
 }  // namespace
 
 at::Tensor time_mask_cpu(const at::Tensor& specs, const at::Tensor& start, const at::Tensor& width,
                          const std::optional<at::Tensor>& value, at::ScalarType out_dtype) {
-  check_specs(specs, "specs");
-  check_mask_args(specs, start, width, "start", "width");
-  check_value(value, specs);
-  check_float_out_dtype(out_dtype, "out_dtype");
-  const at::Tensor none = no_masks(specs);
-  return masks_cpu(specs, none, none, start, width, value, out_dtype);
+  return one_axis_masks(specs, start, width, value, out_dtype, /*time_axis=*/true);
 }
 
 at::Tensor freq_mask_cpu(const at::Tensor& specs, const at::Tensor& start, const at::Tensor& width,
                          const std::optional<at::Tensor>& value, at::ScalarType out_dtype) {
-  check_specs(specs, "specs");
-  check_mask_args(specs, start, width, "start", "width");
-  check_value(value, specs);
-  check_float_out_dtype(out_dtype, "out_dtype");
-  const at::Tensor none = no_masks(specs);
-  return masks_cpu(specs, start, width, none, none, value, out_dtype);
+  return one_axis_masks(specs, start, width, value, out_dtype, /*time_axis=*/false);
 }
 
 at::Tensor spec_mask_cpu(const at::Tensor& specs, const at::Tensor& freq_start,

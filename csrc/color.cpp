@@ -150,44 +150,40 @@ void check_order(const at::Tensor& order, const at::Tensor& images) {
 
 // ---------------------------------------------------------------- ops
 
+// One adjustment with per-sample factors in [low, high]: the fused jitter
+// kernel with only that step (`slot` picks the Factors member).
+at::Tensor single_adjustment(const at::Tensor& images, const at::Tensor& factor,
+                             at::ScalarType out_dtype, const float* Factors::*slot, float low,
+                             float high) {
+  check_factor(factor, images, "factor", low, high);
+  check_out_dtype(out_dtype, "out_dtype");
+  Factors f;
+  f.*slot = factor.const_data_ptr<float>();
+  return jitter_core(images, f, out_dtype);
+}
+
 at::Tensor adjust_brightness_cpu(const at::Tensor& images, const at::Tensor& factor,
                                  at::ScalarType out_dtype) {
   check_images(images, "images");
-  check_factor(factor, images, "factor", 0.0f, kInf);
-  check_out_dtype(out_dtype, "out_dtype");
-  Factors f;
-  f.brightness = factor.const_data_ptr<float>();
-  return jitter_core(images, f, out_dtype);
+  return single_adjustment(images, factor, out_dtype, &Factors::brightness, 0.0f, kInf);
 }
 
 at::Tensor adjust_contrast_cpu(const at::Tensor& images, const at::Tensor& factor,
                                at::ScalarType out_dtype) {
   check_contrast_channels(images);
-  check_factor(factor, images, "factor", 0.0f, kInf);
-  check_out_dtype(out_dtype, "out_dtype");
-  Factors f;
-  f.contrast = factor.const_data_ptr<float>();
-  return jitter_core(images, f, out_dtype);
+  return single_adjustment(images, factor, out_dtype, &Factors::contrast, 0.0f, kInf);
 }
 
 at::Tensor adjust_saturation_cpu(const at::Tensor& images, const at::Tensor& factor,
                                  at::ScalarType out_dtype) {
   check_rgb(images);
-  check_factor(factor, images, "factor", 0.0f, kInf);
-  check_out_dtype(out_dtype, "out_dtype");
-  Factors f;
-  f.saturation = factor.const_data_ptr<float>();
-  return jitter_core(images, f, out_dtype);
+  return single_adjustment(images, factor, out_dtype, &Factors::saturation, 0.0f, kInf);
 }
 
 at::Tensor adjust_hue_cpu(const at::Tensor& images, const at::Tensor& factor,
                           at::ScalarType out_dtype) {
   check_rgb(images);
-  check_factor(factor, images, "factor", -0.5f, 0.5f);
-  check_out_dtype(out_dtype, "out_dtype");
-  Factors f;
-  f.hue = factor.const_data_ptr<float>();
-  return jitter_core(images, f, out_dtype);
+  return single_adjustment(images, factor, out_dtype, &Factors::hue, -0.5f, 0.5f);
 }
 
 at::Tensor color_jitter_cpu(const at::Tensor& images, const at::Tensor& brightness,

@@ -58,6 +58,16 @@ void check_flip(const at::Tensor& flip, int64_t batch, const at::Tensor& src) {
                     "flip: expected a contiguous tensor on the images' device");
 }
 
+void check_resample_args(const at::Tensor& src, const at::Tensor& meta, int64_t channels,
+                         int64_t out_h, int64_t out_w, at::ScalarType out_dtype) {
+  check_out_dtype(src.scalar_type(), "images");
+  TORCH_CHECK_VALUE(channels >= 0, "channels: expected >= 0, got ", channels);
+  TORCH_CHECK_VALUE(out_h >= 1 && out_w >= 1, "size: expected positive (h, w), got (", out_h,
+                    ", ", out_w, ")");
+  check_out_dtype(out_dtype, "out_dtype");
+  check_src_meta(src, meta, channels);
+}
+
 ImageView sample_view(const at::Tensor& src, const int64_t* meta, int64_t b, int64_t channels) {
   const int64_t* r = meta + b * kMetaCols;
   ImageView s;

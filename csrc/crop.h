@@ -23,6 +23,11 @@ constexpr int64_t kMetaCols = 6;  // [element offset, H, W, stride C, stride H, 
 // Validates src_meta against src's storage so no row can be read out of bounds.
 void check_src_meta(const at::Tensor& src, const at::Tensor& meta, int64_t channels);
 
+// The arguments resized_crop and fused_augment share: the packed source's
+// dtype and src_meta, the channel count, the output size and dtype.
+void check_resample_args(const at::Tensor& src, const at::Tensor& meta, int64_t channels,
+                         int64_t out_h, int64_t out_w, at::ScalarType out_dtype);
+
 // (batch, 4) float32 contiguous finite boxes with height and width > 0.
 void check_boxes(const at::Tensor& boxes, int64_t batch, const at::Tensor& src);
 

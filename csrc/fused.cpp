@@ -219,15 +219,7 @@ at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, 
                              const OptTensor& grayscale, const OptTensor& solarize_threshold,
                              const OptTensor& solarize_apply, const OptTensor& mean,
                              const OptTensor& std, at::ScalarType out_dtype, bool channels_last) {
-  TORCH_CHECK_TYPE(src.scalar_type() == at::kByte || src.scalar_type() == at::kFloat ||
-                       src.scalar_type() == at::kHalf || src.scalar_type() == at::kBFloat16,
-                   "images: expected uint8, float16, bfloat16 or float32, got ",
-                   src.scalar_type());
-  TORCH_CHECK_VALUE(channels >= 0, "channels: expected >= 0, got ", channels);
-  TORCH_CHECK_VALUE(out_h >= 1 && out_w >= 1, "size: expected positive (h, w), got (", out_h,
-                    ", ", out_w, ")");
-  check_out_dtype(out_dtype, "out_dtype");
-  check_src_meta(src, src_meta, channels);
+  check_resample_args(src, src_meta, channels, out_h, out_w, out_dtype);
   const int64_t B = src_meta.size(0);
   const c10::Device dev = src.device();
   const int64_t* meta = src_meta.const_data_ptr<int64_t>();

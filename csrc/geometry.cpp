@@ -68,15 +68,7 @@ at::Tensor resized_crop_cpu(const at::Tensor& src, const at::Tensor& src_meta, i
                             const at::Tensor& boxes, const at::Tensor& flip, int64_t out_h,
                             int64_t out_w, bool antialias, at::ScalarType out_dtype,
                             bool channels_last) {
-  TORCH_CHECK_TYPE(src.scalar_type() == at::kByte || src.scalar_type() == at::kFloat ||
-                       src.scalar_type() == at::kHalf || src.scalar_type() == at::kBFloat16,
-                   "images: expected uint8, float16, bfloat16 or float32, got ",
-                   src.scalar_type());
-  TORCH_CHECK_VALUE(channels >= 0, "channels: expected >= 0, got ", channels);
-  TORCH_CHECK_VALUE(out_h >= 1 && out_w >= 1, "size: expected positive (h, w), got (", out_h,
-                    ", ", out_w, ")");
-  check_out_dtype(out_dtype, "out_dtype");
-  check_src_meta(src, src_meta, channels);
+  check_resample_args(src, src_meta, channels, out_h, out_w, out_dtype);
   const int64_t batch = src_meta.size(0);
   check_boxes(boxes, batch, src);
   check_flip(flip, batch, src);

@@ -116,3 +116,15 @@ def check_range(value: torch.Tensor, name: str, low=None, high=None, *,
         first = value[bad][0].item()
         raise ValueError(f"{name}: expected values in {lo}, {hi}{' (' + what + ')' if what else ''}, "
                          f"got {first}")
+
+
+def check_kernel_size(kernel_size, images):
+    """A positive odd int with k // 2 < H and < W (reflect padding)."""
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int):
+        raise TypeError(f"kernel_size: expected an int, got {type(kernel_size).__name__}")
+    if kernel_size <= 0 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size: expected a positive odd integer, got {kernel_size}")
+    _, _, H, W = images.shape
+    if images.numel() > 0 and (kernel_size // 2 >= H or kernel_size // 2 >= W):
+        raise ValueError(f"kernel_size: {kernel_size} needs kernel_size // 2 < H and < W for "
+                         f"reflect padding, got H = {H}, W = {W}")

@@ -3,7 +3,8 @@ from numbers import Number
 
 import torch
 
-from .._checks import as_param, check_images, check_range, host_checks, resolve_out_dtype
+from .._checks import (as_param, check_images, check_kernel_size, check_range, host_checks,
+                       resolve_out_dtype)
 
 _FLOAT_OUT = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -18,14 +19,7 @@ def _kernel_size(kernel_size, images) -> int:
         if kx != ky:
             raise ValueError(f"kernel_size: only square kernels are supported, got {kernel_size}")
         kernel_size = kx
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int):
-        raise TypeError(f"kernel_size: expected an int, got {type(kernel_size).__name__}")
-    if kernel_size <= 0 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size: expected a positive odd integer, got {kernel_size}")
-    _, _, H, W = images.shape
-    if images.numel() > 0 and (kernel_size // 2 >= H or kernel_size // 2 >= W):
-        raise ValueError(f"kernel_size: {kernel_size} needs kernel_size // 2 < H and < W for "
-                         f"reflect padding, got H = {H}, W = {W}")
+    check_kernel_size(kernel_size, images)
     return kernel_size
 
 

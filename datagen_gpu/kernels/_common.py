@@ -29,6 +29,16 @@ def store_f32(ptr, offsets, value, mask):
         tl.store(ptr + offsets, value.to(ptr.dtype.element_ty), mask=mask)
 
 
+@triton.jit
+def row_program(C, H, W, BLOCK_W: tl.constexpr):
+    """(b, c, h, w, mask) of a program over (image row, block of columns) of a
+    (B, C, H, W) batch: grid axis 0 numbers the B * C * H rows, axis 1 the column
+    blocks; 64-bit indices."""
+    row = tl.program_id(0).to(tl.int64)
+    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
+    return row // (C * H), (row // H) % C, row % H, w, w < W
+
+
 def strides(t: torch.Tensor):
     """The four element strides of a (B, C, H, W) tensor."""
     return tuple(int(s) for s in t.stride())

@@ -174,22 +174,24 @@ def _check_value(value, specs):
         check_param(value, specs, "value", torch.float32)
 
 
-def time_mask(specs, start, width, value, out_dtype):
+def _one_axis_masks(specs, start, width, value, out_dtype, time_axis):
+    """Masks along one axis only (the other axis gets none)."""
     check_specs(specs)
     check_mask_pair(specs, start, width, "start", "width")
     _check_value(value, specs)
     check_float_out_dtype(out_dtype)
     none = torch.empty((specs.shape[0], 0), dtype=torch.int64, device=specs.device)
-    return _masks(specs, none, none, start, width, value, out_dtype)
+    if time_axis:
+        return _masks(specs, none, none, start, width, value, out_dtype)
+    return _masks(specs, start, width, none, none, value, out_dtype)
+
+
+def time_mask(specs, start, width, value, out_dtype):
+    return _one_axis_masks(specs, start, width, value, out_dtype, time_axis=True)
 
 
 def freq_mask(specs, start, width, value, out_dtype):
-    check_specs(specs)
-    check_mask_pair(specs, start, width, "start", "width")
-    _check_value(value, specs)
-    check_float_out_dtype(out_dtype)
-    none = torch.empty((specs.shape[0], 0), dtype=torch.int64, device=specs.device)
-    return _masks(specs, start, width, none, none, value, out_dtype)
+    return _one_axis_masks(specs, start, width, value, out_dtype, time_axis=False)
 
 
 def spec_mask(specs, freq_start, freq_width, time_start, time_width, value, out_dtype):

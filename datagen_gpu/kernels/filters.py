@@ -3,7 +3,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .._checks import check_images, check_out_dtype, check_param, check_range, is_channels_last
+from .._checks import (check_images, check_kernel_size, check_out_dtype, check_param, check_range,
+                       is_channels_last)
 from ._common import empty_output, load_f32, row_block, store_f32, strides
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -116,21 +117,10 @@ def _tiles(B, C, H, W):
     return (B * C, triton.cdiv(H, block_h), triton.cdiv(W, block_w)), block_h, block_w
 
 
-def _check_kernel_size(kernel_size, images):
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int):
-        raise TypeError(f"kernel_size: expected an int, got {type(kernel_size).__name__}")
-    if kernel_size <= 0 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size: expected a positive odd integer, got {kernel_size}")
-    _, _, H, W = images.shape
-    if images.numel() > 0 and (kernel_size // 2 >= H or kernel_size // 2 >= W):
-        raise ValueError(f"kernel_size: {kernel_size} needs kernel_size // 2 < H and < W for "
-                         f"reflect padding, got H = {H}, W = {W}")
-
-
 def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor, apply, mean, std,
                   out_dtype: torch.dtype) -> torch.Tensor:
     check_images(images)
-    _check_kernel_size(kernel_size, images)
+    check_kernel_size(kernel_size, images)
     check_param(sigma, images, "sigma", torch.float32)
     check_range(sigma, "sigma", low=0.0, low_inclusive=False)
     check_out_dtype(out_dtype)

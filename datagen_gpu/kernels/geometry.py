@@ -5,7 +5,7 @@ import triton.language as tl
 
 from .._checks import (IMAGE_DTYPES, check_images, check_out_dtype, check_param, check_range,
                        is_channels_last)
-from ._common import empty_output, load_f32, row_block, store_f32, strides
+from ._common import empty_output, load_f32, row_block, row_program, store_f32, strides
 
 
 @triton.jit
@@ -16,12 +16,7 @@ def _hflip_kernel(src, dst, apply, C, H, W,
 
     One program per (image row, block of columns); 64-bit offsets.
     """
-    row = tl.program_id(0).to(tl.int64)
-    b = row // (C * H)
-    c = (row // H) % C
-    h = row % H
-    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
-    mask = w < W
+    b, c, h, w, mask = row_program(C, H, W, BLOCK_W)
     flip = tl.load(apply + b)
     src_w = tl.where(flip, W - 1 - w, w)
     x = load_f32(src + b * s_b + c * s_c + h * s_h, src_w * s_w, mask)

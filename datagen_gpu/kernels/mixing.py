@@ -5,7 +5,7 @@ import triton.language as tl
 
 from .._checks import check_images, check_out_dtype, check_param, is_channels_last
 from .._checks_mixing import check_boxes
-from ._common import empty_output, load_f32, row_block, store_f32, strides
+from ._common import empty_output, load_f32, row_block, row_program, store_f32, strides
 
 _BIG = tl.constexpr(1 << 40)  # keeps start + length of a box far from int64 overflow
 
@@ -33,12 +33,7 @@ def _mix_kernel(src, dst, lam, boxes, perm, B, C, H, W,
     A sample whose partner is itself is copied unchanged (exact for floats too).
     One program per (image row, block of columns); 64-bit offsets.
     """
-    row = tl.program_id(0).to(tl.int64)
-    b = row // (C * H)
-    c = (row // H) % C
-    h = row % H
-    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
-    mask = w < W
+    b, c, h, w, mask = row_program(C, H, W, BLOCK_W)
     p = tl.minimum(tl.maximum(tl.load(perm + b), 0), B - 1)
     weight = tl.where(p == b, 1.0, tl.load(lam + b))  # a sample mixed with itself stays exact
     y0, y1 = _clip_range(tl.load(boxes + 4 * b), tl.load(boxes + 4 * b + 2), H)
