@@ -44,6 +44,17 @@ def strides(t: torch.Tensor):
     return tuple(int(s) for s in t.stride())
 
 
+def row_launch(images: torch.Tensor, out_dtype: torch.dtype):
+    """(output like images, grid, BLOCK_W) of a row_program kernel; grid None when empty."""
+    from .._checks import is_channels_last
+
+    B, C, H, W = images.shape
+    out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
+    block = row_block(W)
+    grid = (B * C * H, triton.cdiv(W, block)) if out.numel() else None
+    return out, grid, block
+
+
 def row_block(width: int, max_block: int = 1024) -> int:
     """Power-of-two block covering one image row (at least 16, at most max_block)."""
     return max(16, min(max_block, triton.next_power_of_2(max(int(width), 1))))

@@ -288,32 +288,28 @@ def _jitter(images, out_dtype, brightness=None, contrast=None, saturation=None, 
     return out
 
 
-def adjust_brightness(images, factor, out_dtype):
-    check_images(images)
-    check_factor(factor, images, "factor")
+def _single(images, factor, out_dtype, name, check=check_images, low=0.0, high=None):
+    """One adjustment: the jitter kernel with only that step."""
+    check(images)
+    check_factor(factor, images, "factor", low, high)
     check_out_dtype(out_dtype)
-    return _jitter(images, out_dtype, brightness=factor)
+    return _jitter(images, out_dtype, **{name: factor})
+
+
+def adjust_brightness(images, factor, out_dtype):
+    return _single(images, factor, out_dtype, "brightness")
 
 
 def adjust_contrast(images, factor, out_dtype):
-    check_contrast_images(images)
-    check_factor(factor, images, "factor")
-    check_out_dtype(out_dtype)
-    return _jitter(images, out_dtype, contrast=factor)
+    return _single(images, factor, out_dtype, "contrast", check=check_contrast_images)
 
 
 def adjust_saturation(images, factor, out_dtype):
-    check_rgb(images)
-    check_factor(factor, images, "factor")
-    check_out_dtype(out_dtype)
-    return _jitter(images, out_dtype, saturation=factor)
+    return _single(images, factor, out_dtype, "saturation", check=check_rgb)
 
 
 def adjust_hue(images, factor, out_dtype):
-    check_rgb(images)
-    check_factor(factor, images, "factor", -0.5, 0.5)
-    check_out_dtype(out_dtype)
-    return _jitter(images, out_dtype, hue=factor)
+    return _single(images, factor, out_dtype, "hue", check=check_rgb, low=-0.5, high=0.5)
 
 
 def color_jitter(images, brightness, contrast, saturation, hue, order, out_dtype):

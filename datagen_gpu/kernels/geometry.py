@@ -3,9 +3,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .._checks import (IMAGE_DTYPES, check_images, check_out_dtype, check_param, check_range,
-                       is_channels_last)
-from ._common import empty_output, load_f32, row_block, row_program, store_f32, strides
+from .._checks import IMAGE_DTYPES, check_images, check_out_dtype, check_param, check_range
+from ._common import empty_output, load_f32, row_launch, row_program, store_f32, strides
 
 
 @triton.jit
@@ -28,11 +27,9 @@ def hflip(images: torch.Tensor, apply: torch.Tensor, out_dtype: torch.dtype) -> 
     check_param(apply, images, "apply", torch.bool)
     check_out_dtype(out_dtype)
     B, C, H, W = images.shape
-    out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
-    if out.numel() == 0:
+    out, grid, block = row_launch(images, out_dtype)
+    if grid is None:
         return out
-    block = row_block(W)
-    grid = (B * C * H, triton.cdiv(W, block))
     _hflip_kernel[grid](images, out, apply, C, H, W, *strides(images), *strides(out),
                         BLOCK_W=block)
     return out

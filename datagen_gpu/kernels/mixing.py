@@ -3,9 +3,9 @@ import torch
 import triton
 import triton.language as tl
 
-from .._checks import check_images, check_out_dtype, check_param, is_channels_last
+from .._checks import check_images, check_out_dtype, check_param
 from .._checks_mixing import check_boxes
-from ._common import empty_output, load_f32, row_block, row_program, store_f32, strides
+from ._common import load_f32, row_launch, row_program, store_f32, strides
 
 _BIG = tl.constexpr(1 << 40)  # keeps start + length of a box far from int64 overflow
 
@@ -53,11 +53,9 @@ def mix(images: torch.Tensor, lam: torch.Tensor, boxes: torch.Tensor, perm: torc
     check_param(perm, images, "perm", torch.int64)
     check_out_dtype(out_dtype)
     B, C, H, W = images.shape
-    out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
-    if out.numel() == 0:
+    out, grid, block = row_launch(images, out_dtype)
+    if grid is None:
         return out
-    block = row_block(W)
-    grid = (B * C * H, triton.cdiv(W, block))
     _mix_kernel[grid](images, out, lam, boxes, perm, B, C, H, W, *strides(images), *strides(out),
                       BLOCK_W=block)
     return out

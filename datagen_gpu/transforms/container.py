@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from ._base import RandomTransform, batch_of
+from ._base import RandomTransform
 
 
 class RandomApply(RandomTransform):

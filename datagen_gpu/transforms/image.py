@@ -11,7 +11,6 @@ by design:
   be returned and replayed.
 """
 import numbers
-from typing import Sequence
 
 import torch
 
