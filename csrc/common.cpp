@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -110,6 +111,32 @@ void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, flo
 void store_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, const float* src) {
   char* base = v.data + offset * v.elem_size;
   DATAGEN_DISPATCH_IMAGE_DTYPE(v.dtype, store_impl, base, stride, n, src)
+}
+
+namespace {
+
+template <typename T>
+void reverse_copy(const char* src, char* dst, int64_t n) {
+  const T* s = reinterpret_cast<const T*>(src);
+  T* d = reinterpret_cast<T*>(dst);
+  for (int64_t i = 0; i < n; ++i) d[i] = s[n - 1 - i];
+}
+
+}  // namespace
+
+void copy_row(const ImageView& src, int64_t src_offset, const ImageView& dst, int64_t dst_offset,
+              int64_t n, bool reversed) {
+  const char* s = src.data + src_offset * src.elem_size;
+  char* d = dst.data + dst_offset * dst.elem_size;
+  if (!reversed) {
+    std::memcpy(d, s, static_cast<size_t>(n * src.elem_size));
+  } else if (src.elem_size == 1) {
+    rowio::reverse_u8(reinterpret_cast<const uint8_t*>(s), n, reinterpret_cast<uint8_t*>(d));
+  } else if (src.elem_size == 2) {
+    reverse_copy<uint16_t>(s, d, n);
+  } else {
+    reverse_copy<uint32_t>(s, d, n);
+  }
 }
 
 void set_poison_outputs(bool enable) { g_poison.store(enable); }

@@ -36,6 +36,11 @@ void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, flo
 // (uint8: round-half-up of clamp(255 * x, 0, 255)).
 void store_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, const float* src);
 
+// dst[dst_offset + i] = src[src_offset + (reversed ? n - 1 - i : i)], both views of
+// the same dtype with contiguous rows: a byte copy, no float conversion.
+void copy_row(const ImageView& src, int64_t src_offset, const ImageView& dst, int64_t dst_offset,
+              int64_t n, bool reversed);
+
 // Allocates a kernel output. When debug poisoning is on (datagen_gpu.testing),
 // it is filled with NaN (floats) or 0xA5 (uint8) so an unwritten element fails.
 at::Tensor new_output(at::IntArrayRef sizes, at::ScalarType dtype, bool channels_last);

@@ -23,6 +23,18 @@ at::Tensor hflip_cpu(const at::Tensor& images, const at::Tensor& apply,
   const ImageView dst = image_view(out);
   const bool* flip = param_ptr<bool>(apply);
   const int64_t rows = src.B * src.C * src.H;
+  if (src.dtype == dst.dtype && src.sW == 1 && dst.sW == 1) {
+    // same dtype, contiguous rows: copy the bytes (reversed where flipped)
+    at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t b = r / (src.C * src.H);
+        const int64_t c = (r / src.H) % src.C;
+        const int64_t h = r % src.H;
+        copy_row(src, src.offset(b, c, h, 0), dst, dst.offset(b, c, h, 0), src.W, flip[b]);
+      }
+    });
+    return out;
+  }
   at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
     std::vector<float> buf(src.W);
     for (int64_t r = begin; r < end; ++r) {

@@ -71,6 +71,22 @@ inline void store_u8(uint8_t* __restrict p, int64_t n, const float* __restrict s
   for (; i < n; ++i) p[i] = float_to_u8(src[i]);
 }
 
+// dst[i] = src[n - 1 - i] for bytes (hflip of uint8 rows without conversion).
+inline void reverse_u8(const uint8_t* __restrict src, int64_t n, uint8_t* __restrict dst) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n - 16 - i));
+    v = _mm_shuffle_epi32(v, _MM_SHUFFLE(0, 1, 2, 3));      // reverse the 32-bit lanes
+    v = _mm_shufflelo_epi16(v, _MM_SHUFFLE(2, 3, 0, 1));    // swap 16-bit halves of each
+    v = _mm_shufflehi_epi16(v, _MM_SHUFFLE(2, 3, 0, 1));
+    v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));  // swap bytes of each
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), v);
+  }
+#endif
+  for (; i < n; ++i) dst[i] = src[n - 1 - i];
+}
+
 // x[0..n) reversed in place.
 inline void reverse(float* x, int64_t n) {
   for (int64_t i = 0, j = n - 1; i < j; ++i, --j) {

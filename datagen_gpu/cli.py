@@ -8,6 +8,7 @@ procedural images), writes DIR/augmented.png (rows = ops, columns = samples)
 and prints a per-op throughput table for the chosen device.
 """
 import argparse
+import os
 import sys
 
 import torch
@@ -41,6 +42,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
+        # The throughput table times batched outputs of tens of MB: back them with
+        # huge pages (torch's allocator reads this at its first large allocation),
+        # as benchmarks/compare*.py do; see README "CPU performance notes".
+        os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
         device = args.device or _default_device()
         if device == "cuda" and not torch.cuda.is_available():
             parser.error("--device cuda: no CUDA device is available")
