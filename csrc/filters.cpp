@@ -19,48 +19,12 @@
 #include <optional>
 #include <vector>
 
+#include "blur.h"
 #include "color_math.h"
 #include "common.h"
-#include "isa.h"
 
 namespace datagen_gpu {
 namespace {
-
-// torch "reflect" index for p in [-(n - 1), 2n - 2]: -1 -> 1, n -> n - 2.
-inline int64_t reflect(int64_t p, int64_t n) {
-  if (p < 0) p = -p;
-  if (p >= n) p = 2 * (n - 1) - p;
-  return p;
-}
-
-// Weights below this are skipped: with at most 2r of them, on values in
-// [0, 1], they change a result by < 1e-8 in all, below float32's rounding
-// step at 1 (6e-8): the output equals the full kernel's within float32
-// rounding. Small sigmas (SimCLR draws sigma in [0.1, 2]) then cost a few
-// taps instead of all k (sigma = 1 keeps 13 of 23, sigma = 0.5 keeps 7).
-constexpr float kNegligibleWeight = 2e-10f;
-
-// The radius e <= k / 2 of the taps that matter: w[r + d] < kNegligibleWeight
-// for every d > e (the weights fall with the distance d from the centre r).
-int64_t effective_radius(const float* w, int64_t k) {
-  const int64_t r = k / 2;
-  int64_t e = r;
-  while (e > 0 && w[r + e] < kNegligibleWeight && w[r - e] < kNegligibleWeight) --e;
-  return e;
-}
-
-// The normalized 1-D Gaussian of torchvision, in float32.
-void gaussian_weights(int64_t k, float sigma, float* w) {
-  const int64_t r = k / 2;
-  float sum = 0.0f;
-  for (int64_t t = 0; t < k; ++t) {
-    const float d = static_cast<float>(t - r) / sigma;
-    w[t] = std::exp(-0.5f * d * d);
-    sum += w[t];
-  }
-  const float inv = 1.0f / sum;  // sum >= 1: the centre tap is exp(0) = 1
-  for (int64_t t = 0; t < k; ++t) w[t] *= inv;
-}
 
 void check_float_out_dtype(at::ScalarType dtype, const char* name) {
   TORCH_CHECK_TYPE(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, name,
@@ -156,8 +120,7 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
   blocks = (H + rows_per_block - 1) / rows_per_block;
 
   at::parallel_for(0, planes * blocks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> padded(W + 2 * r);
-    std::vector<float> horiz((rows_per_block + 2 * r) * W);
+    BlurScratch scratch;
     std::vector<float> row(W);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t plane = task / blocks;
@@ -165,7 +128,6 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
       const int64_t c = plane % C;
       const int64_t y0 = (task % blocks) * rows_per_block;
       const int64_t y1 = std::min(H, y0 + rows_per_block);
-      const float* w = weights.data() + b * k;
       if (applied && !applied[b]) {  // not blurred: copied (and normalized)
         for (int64_t y = y0; y < y1; ++y) {
           load_row(src, src.offset(b, c, y, 0), src.sW, W, row.data());
@@ -173,25 +135,8 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
         }
         continue;
       }
-      // taps r - e .. r + e: the others are negligible (effective_radius)
-      const int64_t e = reach[b];
-      const float* we = w + (r - e);
-      // Horizontal pass over padded rows y0 - e .. y1 + e - 1.
-      for (int64_t p = y0 - e; p < y1 + e; ++p) {
-        const int64_t y = reflect(p, H);
-        float* line = padded.data() + r;
-        load_row(src, src.offset(b, c, y, 0), src.sW, W, line);
-        for (int64_t j = 1; j <= e; ++j) {
-          line[-j] = line[j];
-          line[W - 1 + j] = line[W - 1 - j];
-        }
-        fir(line - e, 1, we, 2 * e + 1, W, horiz.data() + (p - (y0 - e)) * W);
-      }
-      // Vertical pass: output row y reads horizontal rows y - e .. y + e.
-      for (int64_t y = y0; y < y1; ++y) {
-        fir(horiz.data() + (y - y0) * W, W, we, 2 * e + 1, W, row.data());
-        finish(dst, b, c, y, row.data());
-      }
+      blur_rows(src, b, c, y0, y1, weights.data() + b * k, k, reach[b], scratch,
+                [&](int64_t y, float* blurred) { finish(dst, b, c, y, blurred); });
     }
   });
   return out;

@@ -10,11 +10,15 @@
 // saturation 0, then solarize) runs on them, then normalize, and the rows are
 // stored once in the output dtype.
 //
+// With a blur stage (after solarize, before normalize; samples picked by
+// blur_apply), a sample is finished into a per-thread one-image float buffer
+// and blurred from it (blur.h), so no batch-sized intermediate is written.
+//
 // Contrast needs the mean grayscale of the image as it is when contrast runs.
 // The Triton kernel computes it in a first pass that recomputes everything in
 // registers; on the CPU a sample with contrast is instead resampled once into
 // a per-thread buffer of one output image, its mean summed in a fixed order
-// on the way, and finished from that buffer (see contrast_sample): no second
+// on the way, and finished from that buffer (see buffered_sample): no second
 // resampling, no batch-sized intermediate, results independent of threads.
 #include <c10/util/Exception.h>
 #include <torch/library.h>
@@ -25,10 +29,11 @@
 #include <optional>
 #include <vector>
 
+#include "blur.h"
 #include "color_plan.h"
-#include "isa.h"
 #include "common.h"
 #include "crop.h"
+#include "isa.h"
 
 namespace datagen_gpu {
 namespace {
@@ -53,10 +58,16 @@ struct Fused {
   const bool* gray;
   const float* threshold;
   const bool* solarize;  // null with a threshold: every sample
+  int64_t blur_k = 0;    // 0: no blur
+  std::vector<float> blur_w;    // (B, blur_k) kernel weights
+  std::vector<int64_t> blur_e;  // (B,) effective radius
+  const bool* blur_apply;       // null with a blur: every sample
   const float* mean;     // null: no normalize
   std::vector<float> inv_std;
   ImageView dst;
   int64_t rows_per_block;
+
+  bool blurred(int64_t b) const { return blur_k > 0 && (!blur_apply || blur_apply[b]); }
 
   Plan plan(int64_t b) const {
     Plan p = make_plan(factors, b, false);  // intermediates are not rounded: no uint8 levels
@@ -71,7 +82,8 @@ struct Worker {
   CropTaps taps;
   CropScratch scratch;
   std::vector<float> tmp;    // C planes of (input rows of the block) x out_w
-  std::vector<float> image;  // C planes of out_h x out_w (samples with contrast)
+  std::vector<float> image;  // C planes of out_h x out_w (samples with contrast or blur)
+  BlurScratch blur;
   Rows rows;
   explicit Worker(const Fused& f) : rows(f.C, f.out_w) {}
 };
@@ -113,10 +125,8 @@ void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker&
   }
 }
 
-// The steps from `first` on, normalize, and the store of output row oy.
-void finish_row(const Fused& f, const Plan& plan, int first, float mean, int64_t b, int64_t oy,
-                Rows& rows) {
-  apply_steps(plan, first, plan.n, mean, rows);
+// Normalize and the store of output row oy.
+void store_normalized(const Fused& f, int64_t b, int64_t oy, Rows& rows) {
   if (f.mean) {
     for (int64_t c = 0; c < f.C; ++c) {
       color::normalize_row(rows.plane(c), f.out_w, f.mean[c], f.inv_std[c]);
@@ -125,36 +135,72 @@ void finish_row(const Fused& f, const Plan& plan, int first, float mean, int64_t
   store_pixels(f.dst, b, oy, rows);
 }
 
-// A sample with a contrast step is one work item. Its rows are resampled and
-// the steps before contrast applied once, into the worker's one-image buffer,
+// A sample with a contrast step or a blur is one work item, finished through
+// the worker's one-image buffer: its rows are resampled and the steps before
+// contrast (all of them without contrast) applied once, into the buffer,
 // while the grayscale row sums accumulate (float rows, double total, in row
-// order: deterministic, whatever the threads); the remaining steps then run
-// on the buffered rows with the sample's mean.
-void contrast_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
+// order: deterministic, whatever the threads). The remaining steps then run
+// on the buffered rows with the sample's mean; without a blur each row is
+// then normalized and stored, with one the rows go back to the buffer and
+// every plane is blurred from it, normalized and stored.
+void buffered_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
   const int64_t plane = f.out_h * f.out_w;
   w.image.resize(f.C * plane);
+  const bool blur = f.blurred(b);
+  const bool contrast = plan.contrast >= 0;
+  auto to_buffer = [&](int64_t oy) {
+    for (int64_t c = 0; c < f.C; ++c) {
+      std::copy_n(w.rows.plane(c), f.out_w, w.image.data() + c * plane + oy * f.out_w);
+    }
+  };
   double sum = 0.0;
   for (int64_t oy0 = 0; oy0 < f.out_h; oy0 += f.rows_per_block) {
     const int64_t oy1 = std::min(f.out_h, oy0 + f.rows_per_block);
     resample_block(f, b, oy0, oy1, w, [&](int64_t oy) {
-      apply_steps(plan, 0, plan.contrast, 0.0f, w.rows);
-      sum += gray_sum(w.rows, false);
-      for (int64_t c = 0; c < f.C; ++c) {
-        std::copy_n(w.rows.plane(c), f.out_w, w.image.data() + c * plane + oy * f.out_w);
-      }
+      apply_steps(plan, 0, contrast ? plan.contrast : plan.n, 0.0f, w.rows);
+      if (contrast) sum += gray_sum(w.rows, false);
+      to_buffer(oy);
     });
   }
-  const float mean =
-      static_cast<float>(sum / (static_cast<double>(f.out_h) * static_cast<double>(f.out_w)));
-  for (int64_t oy = 0; oy < f.out_h; ++oy) {
-    for (int64_t c = 0; c < f.C; ++c) {
-      std::copy_n(w.image.data() + c * plane + oy * f.out_w, f.out_w, w.rows.plane(c));
+  if (contrast) {
+    const float mean =
+        static_cast<float>(sum / (static_cast<double>(f.out_h) * static_cast<double>(f.out_w)));
+    for (int64_t oy = 0; oy < f.out_h; ++oy) {
+      for (int64_t c = 0; c < f.C; ++c) {
+        std::copy_n(w.image.data() + c * plane + oy * f.out_w, f.out_w, w.rows.plane(c));
+      }
+      apply_steps(plan, plan.contrast, plan.n, mean, w.rows);
+      if (blur) {
+        to_buffer(oy);
+      } else {
+        store_normalized(f, b, oy, w.rows);
+      }
     }
-    finish_row(f, plan, plan.contrast, mean, b, oy, w.rows);
+  }
+  if (!blur) return;
+  ImageView buf;
+  buf.data = reinterpret_cast<char*>(w.image.data());
+  buf.dtype = at::kFloat;
+  buf.elem_size = sizeof(float);
+  buf.B = 1;
+  buf.C = f.C;
+  buf.H = f.out_h;
+  buf.W = f.out_w;
+  buf.sB = 0;
+  buf.sC = plane;
+  buf.sH = f.out_w;
+  buf.sW = 1;
+  const float* weights = f.blur_w.data() + b * f.blur_k;
+  for (int64_t c = 0; c < f.C; ++c) {
+    blur_rows(buf, 0, c, 0, f.out_h, weights, f.blur_k, f.blur_e[b], w.blur,
+              [&](int64_t y, float* row) {
+                if (f.mean) color::normalize_row(row, f.out_w, f.mean[c], f.inv_std[c]);
+                store_row(f.dst, f.dst.offset(b, c, y, 0), f.dst.sW, f.out_w, row);
+              });
   }
 }
 
-// Work items: whole samples with a contrast step (the largest items, first),
+// Work items: whole samples with a contrast step or a blur (the largest items, first),
 // then (sample, block of output rows) for the others. Threads take the next
 // item from a shared counter; every item is computed the same way whichever
 // thread takes it.
@@ -166,10 +212,10 @@ void run(const Fused& f, int64_t B) {
   std::vector<Item> items;
   for (int64_t b = 0; b < B; ++b) {
     plans[b] = f.plan(b);
-    if (plans[b].contrast >= 0) items.push_back(Item{b, 0, -1});
+    if (plans[b].contrast >= 0 || f.blurred(b)) items.push_back(Item{b, 0, -1});
   }
   for (int64_t b = 0; b < B; ++b) {
-    if (plans[b].contrast >= 0) continue;
+    if (plans[b].contrast >= 0 || f.blurred(b)) continue;
     for (int64_t oy0 = 0; oy0 < f.out_h; oy0 += f.rows_per_block) {
       items.push_back(Item{b, oy0, std::min(f.out_h, oy0 + f.rows_per_block)});
     }
@@ -182,10 +228,12 @@ void run(const Fused& f, int64_t B) {
       const Item& it = items[i];
       const Plan& plan = plans[it.b];
       if (it.oy1 < 0) {
-        contrast_sample(f, plan, it.b, w);
+        buffered_sample(f, plan, it.b, w);
       } else {
-        resample_block(f, it.b, it.oy0, it.oy1, w,
-                       [&](int64_t oy) { finish_row(f, plan, 0, 0.0f, it.b, oy, w.rows); });
+        resample_block(f, it.b, it.oy0, it.oy1, w, [&](int64_t oy) {
+          apply_steps(plan, 0, plan.n, 0.0f, w.rows);
+          store_normalized(f, it.b, oy, w.rows);
+        });
       }
     }
   });
@@ -217,8 +265,10 @@ at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, 
                              const OptTensor& contrast, const OptTensor& saturation,
                              const OptTensor& hue, const OptTensor& order,
                              const OptTensor& grayscale, const OptTensor& solarize_threshold,
-                             const OptTensor& solarize_apply, const OptTensor& mean,
-                             const OptTensor& std, at::ScalarType out_dtype, bool channels_last) {
+                             const OptTensor& solarize_apply, int64_t blur_kernel,
+                             const OptTensor& blur_sigma, const OptTensor& blur_apply,
+                             const OptTensor& mean, const OptTensor& std,
+                             at::ScalarType out_dtype, bool channels_last) {
   check_resample_args(src, src_meta, channels, out_h, out_w, out_dtype);
   const int64_t B = src_meta.size(0);
   const c10::Device dev = src.device();
@@ -244,6 +294,23 @@ at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, 
   TORCH_CHECK_VALUE(!solarize_apply || solarize_threshold,
                     "solarize_apply: given without solarize_threshold");
   if (solarize_apply) check_param(*solarize_apply, B, dev, "solarize_apply", at::kBool);
+  if (blur_sigma) {
+    TORCH_CHECK_VALUE(blur_kernel > 0 && blur_kernel % 2 == 1,
+                      "blur_kernel: expected a positive odd integer, got ", blur_kernel);
+    TORCH_CHECK_VALUE(blur_kernel / 2 < out_h && blur_kernel / 2 < out_w, "blur_kernel: ",
+                      blur_kernel, " needs blur_kernel // 2 < h and < w of the output (reflect "
+                      "padding), got ", out_h, "x", out_w);
+    check_param(*blur_sigma, B, dev, "blur_sigma", at::kFloat);
+    const float* sig = blur_sigma->const_data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b) {
+      TORCH_CHECK_VALUE(sig[b] > 0.0f, "blur_sigma: expected values > 0, got ", sig[b],
+                        " at sample ", b);
+    }
+  } else {
+    TORCH_CHECK_VALUE(blur_kernel == 0 && !blur_apply,
+                      "blur_kernel, blur_apply: given without blur_sigma");
+  }
+  if (blur_apply) check_param(*blur_apply, B, dev, "blur_apply", at::kBool);
   TORCH_CHECK_VALUE(mean.has_value() == std.has_value(),
                     "mean, std: give both (normalize) or neither");
   check_rgb_stage(saturation.has_value(), channels, "saturation");
@@ -283,6 +350,17 @@ at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, 
   f.threshold = opt_ptr<float>(solarize_threshold);
   f.solarize = opt_ptr<bool>(solarize_apply);
   f.mean = opt_ptr<float>(mean);
+  if (blur_sigma) {
+    f.blur_k = blur_kernel;
+    f.blur_w.resize(B * blur_kernel);
+    f.blur_e.resize(B);
+    const float* sig = blur_sigma->const_data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b) {
+      gaussian_weights(blur_kernel, sig[b], f.blur_w.data() + b * blur_kernel);
+      f.blur_e[b] = effective_radius(f.blur_w.data() + b * blur_kernel, blur_kernel);
+    }
+  }
+  f.blur_apply = opt_ptr<bool>(blur_apply);
   f.dst = image_view(out);
   // about 8K output pixels per work item
   f.rows_per_block = std::max<int64_t>(1, std::min<int64_t>(out_h, 8192 / out_w));
@@ -299,7 +377,8 @@ TORCH_LIBRARY_FRAGMENT(datagen_gpu, m) {
       "fused_augment(Tensor src, Tensor src_meta, int channels, Tensor? boxes, Tensor flip, "
       "int out_h, int out_w, bool antialias, Tensor? brightness, Tensor? contrast, "
       "Tensor? saturation, Tensor? hue, Tensor? order, Tensor? grayscale, "
-      "Tensor? solarize_threshold, Tensor? solarize_apply, Tensor? mean, Tensor? std, "
+      "Tensor? solarize_threshold, Tensor? solarize_apply, int blur_kernel, Tensor? blur_sigma, "
+      "Tensor? blur_apply, Tensor? mean, Tensor? std, "
       "ScalarType out_dtype, bool channels_last) -> Tensor");
 }
 

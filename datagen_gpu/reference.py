@@ -262,7 +262,8 @@ def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
 
 def fused_augment(images, boxes=None, size=None, flip=None, antialias=True, brightness=None,
                   contrast=None, saturation=None, hue=None, order=None, grayscale=None,
-                  solarize_threshold=None, solarize_apply=None, mean=None, std=None, views=1):
+                  solarize_threshold=None, solarize_apply=None, blur_kernel=None, blur_sigma=None,
+                  blur_apply=None, mean=None, std=None, views=1):
     """``functional.fused_augment``, composed from the functions above.
 
     ``images``: float64 (B, C, H, W) in [0, 1] or a list of (C, Hi, Wi); sample
@@ -301,6 +302,8 @@ def fused_augment(images, boxes=None, size=None, flip=None, antialias=True, brig
     if solarize_threshold is not None:
         apply = torch.ones(n, dtype=torch.bool) if solarize_apply is None else solarize_apply
         x = solarize(x, solarize_threshold.to(torch.float64), apply, torch.float64)
+    if blur_sigma is not None:
+        x = gaussian_blur(x, blur_kernel, blur_sigma, blur_apply)
     if mean is not None:
         x = normalize(x, mean, std)
     return x

@@ -34,6 +34,10 @@ def stage_params(n, channels, gen, stages=("jitter", "gray", "solarize", "normal
     if "solarize" in stages:
         p["solarize_threshold"] = u(0.2, 0.8)
         p["solarize_apply"] = torch.rand(n, generator=gen) < 0.7
+    if "blur" in stages:
+        p["blur_kernel"] = 5
+        p["blur_sigma"] = u(0.3, 2.0)
+        p["blur_apply"] = torch.rand(n, generator=gen) < 0.6
     if "normalize" in stages:
         p["mean"] = torch.tensor((MEAN * 2)[:channels], dtype=torch.float32)
         p["std"] = torch.tensor((STD * 2)[:channels], dtype=torch.float32)
@@ -41,7 +45,7 @@ def stage_params(n, channels, gen, stages=("jitter", "gray", "solarize", "normal
 
 
 NAMES = ("brightness", "contrast", "saturation", "hue", "order", "grayscale", "solarize_threshold",
-         "solarize_apply", "mean", "std")
+         "solarize_apply", "blur_kernel", "blur_sigma", "blur_apply", "mean", "std")
 
 
 def op_args(images, boxes, size, flip, p, out_dtype=None, antialias=True, views=1):
@@ -51,7 +55,8 @@ def op_args(images, boxes, size, flip, p, out_dtype=None, antialias=True, views=
     if flip is None:
         flip = torch.zeros(meta.shape[0], dtype=torch.bool)
     return (src, meta, channels, boxes, flip, size[0], size[1], antialias,
-            *(p.get(name) for name in NAMES), out_dtype or dtype, channels_last)
+            *(p.get(name, 0 if name == "blur_kernel" else None) for name in NAMES),
+            out_dtype or dtype, channels_last)
 
 
 def reference(images, boxes, size, flip, p, antialias=True, views=1):
@@ -271,6 +276,15 @@ def _error_cases():
         ("rgb", {"src": torch.zeros(2, 4, 8, 8), "channels": 4, "mean": None, "std": None},
          ValueError, "saturation"),
         ("out_dtype", {"out_dtype": torch.int64}, TypeError, "out_dtype"),
+        ("blur kernel", {"blur_kernel": 4, "blur_sigma": torch.ones(B)}, ValueError, "blur_kernel"),
+        ("blur too wide", {"blur_kernel": 11, "blur_sigma": torch.ones(B)}, ValueError,
+         "blur_kernel"),
+        ("blur sigma", {"blur_kernel": 3, "blur_sigma": torch.tensor([1.0, 0.0])}, ValueError,
+         "blur_sigma"),
+        ("blur apply alone", {"blur_apply": torch.ones(B, dtype=torch.bool)}, ValueError,
+         "blur_apply"),
+        ("blur apply dtype", {"blur_kernel": 3, "blur_sigma": torch.ones(B),
+                              "blur_apply": torch.ones(B)}, TypeError, "blur_apply"),
     ]
 
 
@@ -319,3 +333,49 @@ def test_fused_opcheck(gen):
                           op_args(x, boxes, (7, 9), torch.tensor([True, False]), p, torch.float32))
     cl = random_images((2, 3, 7, 9), torch.float32, channels_last=True, generator=gen)
     torch.library.opcheck(torch.ops.datagen_gpu.fused_augment, op_args(cl, None, (7, 9), None, {}))
+
+
+@pytest.mark.parametrize("contrast", [False, True])
+@pytest.mark.parametrize("out_dtype", [torch.float32, torch.uint8])
+def test_fused_blur_matches_reference(backend, contrast, out_dtype, gen):
+    """The blur stage (after the color stages, before normalize) for the picked samples:
+    finished in a per-thread buffer on the CPU, a float32 intermediate + blur on Triton."""
+    shape = shape_for(backend, (5, 3, 30, 27))
+    B, C, H, W = shape
+    x = random_images(shape, torch.uint8, channels_last=bool(contrast), generator=gen)
+    boxes = random_boxes([(H, W)] * B, "fractional", gen)
+    flip = torch.rand(B, generator=gen) < 0.5
+    stages = ("jitter", "gray", "blur") + (("normalize",) if out_dtype == torch.float32 else ())
+    p = stage_params(B, C, gen, stages)
+    if not contrast:
+        p["contrast"] = torch.ones(B)
+    size = (H // 2 + 3, W // 2 + 5)
+    with poison_outputs():
+        out = run_op(backend, "fused_augment", *op_args(x, boxes, size, flip, p, out_dtype))
+    ref, near = reference(x, boxes, size, flip, p)
+    assert_fused_close(out, ref, near, p, msg=f"blur, contrast={contrast}")
+    # the samples not picked equal the same call without the blur
+    p_none = {k: v for k, v in p.items() if not k.startswith("blur")}
+    plain = run_op(backend, "fused_augment", *op_args(x, boxes, size, flip, p_none, out_dtype))
+    kept = ~p["blur_apply"]
+    assert torch.equal(out[kept], plain[kept])
+
+
+def test_functional_fused_augment_blur(gen):
+    x = random_images((3, 3, 20, 22), torch.uint8, generator=gen)
+    boxes = torch.tensor([[1.0, 2.0, 15.0, 16.0], [0.0, 0.0, 20.0, 22.0], [3.0, 1.0, 9.0, 12.0]])
+    sigma = torch.tensor([0.5, 1.0, 2.0])
+    y = F.fused_augment(x, boxes, 12, blur_kernel=5, blur_sigma=sigma,
+                        blur_apply=torch.tensor([True, False, True]), mean=MEAN, std=STD)
+    unit = R.to_unit(x)
+    ref = R.fused_augment(unit, boxes, (12, 12), blur_kernel=5, blur_sigma=sigma,
+                          blur_apply=torch.tensor([True, False, True]), mean=MEAN, std=STD)
+    assert_close_to_reference(y, ref, atol=TOLERANCES[torch.float32][0] / min(STD))
+    assert torch.equal(F.fused_augment(x, boxes, 12, blur_kernel=(5, 5), blur_sigma=1.0),
+                       F.fused_augment(x, boxes, 12, blur_kernel=5, blur_sigma=torch.ones(3)))
+    with pytest.raises(ValueError, match="blur_kernel"):
+        F.fused_augment(x, boxes, 12, blur_kernel=5)
+    with pytest.raises(ValueError, match="blur_kernel"):
+        F.fused_augment(x, boxes, 4, blur_kernel=9, blur_sigma=1.0)
+    with pytest.raises(ValueError, match="blur_sigma"):
+        F.fused_augment(x, boxes, 12, blur_kernel=5, blur_sigma=0.0)

@@ -2,7 +2,7 @@
 normalize and dtype conversion in one pass."""
 import torch
 
-from .._checks import as_param, resolve_out_dtype
+from .._checks import as_param, check_range, resolve_out_dtype
 from .color import _factor, _order
 from .filters import _channel_param
 from .geometry import _check_boxes, _output_size, _pack_images
@@ -19,8 +19,8 @@ def _stage(value, meta, name, dtype, low=None, high=None):
 
 def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, brightness=None,
                   contrast=None, saturation=None, hue=None, order=None, grayscale=None,
-                  solarize_threshold=None, solarize_apply=None, mean=None, std=None, views=1,
-                  out_dtype=None) -> torch.Tensor:
+                  solarize_threshold=None, solarize_apply=None, blur_kernel=None, blur_sigma=None,
+                  blur_apply=None, mean=None, std=None, views=1, out_dtype=None) -> torch.Tensor:
     """Crop-resize, flip, color-jitter, grayscale, solarize and normalize every sample
     in one pass, storing the result once in ``out_dtype``.
 
@@ -31,6 +31,7 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
         x = color_jitter(x, brightness[i], contrast[i], saturation[i], hue[i], order[i])
         x = rgb_to_grayscale(x)                        where grayscale[i]
         x = where(x >= solarize_threshold[i], 1 - x, x)  where solarize_apply[i]
+        x = gaussian_blur(x, blur_kernel, blur_sigma[i])  where blur_apply[i]
         x = (x - mean[c]) / std[c]
         out[i] = x stored as out_dtype                 (uint8: floor(clamp(255 x, 0, 255) + 0.5))
 
@@ -66,6 +67,12 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
         grayscale: (N,) bool (or a bool): replace those samples by their grayscale.
         solarize_threshold: (N,) float thresholds in [0, 1] units, a number, or None.
         solarize_apply: (N,) bool (or a bool) with a threshold; None: every sample.
+        blur_kernel, blur_sigma: ``gaussian_blur``'s odd kernel size (``k // 2`` below
+            the output height and width) and (N,) sigmas > 0 (or a number); None: no blur.
+            On the CPU a blurred sample is finished in a per-thread buffer and blurred
+            from it (no batch-sized intermediate); on CUDA the Triton path writes a
+            float32 intermediate and runs the blur kernel on it.
+        blur_apply: (N,) bool (or a bool) with a blur: which samples; None: every sample.
         mean, std: C numbers / (C,) tensors (or one number) to normalize with, both or
             neither; std must be non-zero.
         views: V >= 1 views of every image: N = V * B samples, sample ``v * B + i``
@@ -116,6 +123,15 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
     grayscale = _stage(grayscale, meta, "grayscale", torch.bool)
     solarize_threshold = _stage(solarize_threshold, meta, "solarize_threshold", torch.float32)
     solarize_apply = _stage(solarize_apply, meta, "solarize_apply", torch.bool)
+    if blur_sigma is not None:
+        from .filters import _kernel_size
+
+        blur_kernel = _kernel_size(blur_kernel, torch.empty((0, 0, out_h, out_w)))
+        blur_sigma = _stage(blur_sigma, meta, "blur_sigma", torch.float32, 0.0)
+        check_range(blur_sigma, "blur_sigma", low=0.0, low_inclusive=False)
+    elif blur_kernel is not None or blur_apply is not None:
+        raise ValueError("blur_kernel, blur_apply: given without blur_sigma")
+    blur_apply = _stage(blur_apply, meta, "blur_apply", torch.bool)
     if (mean is None) != (std is None):
         raise ValueError("mean, std: give both (normalize) or neither")
     if mean is not None:
@@ -127,5 +143,6 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
     out_dtype = resolve_out_dtype(out_dtype, src)
     return torch.ops.datagen_gpu.fused_augment(
         src, meta, channels, boxes, flip, out_h, out_w, antialias, brightness, contrast,
-        saturation, hue, order, grayscale, solarize_threshold, solarize_apply, mean, std,
+        saturation, hue, order, grayscale, solarize_threshold, solarize_apply,
+        0 if blur_sigma is None else blur_kernel, blur_sigma, blur_apply, mean, std,
         out_dtype, channels_last)

@@ -17,7 +17,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .._checks import check_param
+from .._checks import check_param, check_range
 from .._color_checks import check_factor, check_order
 from ._common import empty_output, load_f32, store_f32, strides
 from .color import _clamp01, _gray, _run_steps
@@ -193,12 +193,41 @@ def _check(src, src_meta, channels, boxes, flip, out_h, out_w, brightness, contr
             raise ValueError(f"std: expected non-zero values, got {std.tolist()}")
 
 
+def _check_blur(blur_kernel, blur_sigma, blur_apply, src_meta, out_h, out_w):
+    if blur_sigma is None:
+        if blur_kernel != 0 or blur_apply is not None:
+            raise ValueError("blur_kernel, blur_apply: given without blur_sigma")
+        return
+    if blur_kernel <= 0 or blur_kernel % 2 == 0:
+        raise ValueError(f"blur_kernel: expected a positive odd integer, got {blur_kernel}")
+    if blur_kernel // 2 >= out_h or blur_kernel // 2 >= out_w:
+        raise ValueError(f"blur_kernel: {blur_kernel} needs blur_kernel // 2 < h and < w of the "
+                         f"output (reflect padding), got {out_h}x{out_w}")
+    check_param(blur_sigma, src_meta, "blur_sigma", torch.float32)
+    check_range(blur_sigma, "blur_sigma", low=0.0, low_inclusive=False)
+    if blur_apply is not None:
+        check_param(blur_apply, src_meta, "blur_apply", torch.bool)
+
+
 def fused_augment(src, src_meta, channels, boxes, flip, out_h, out_w, antialias, brightness,
                   contrast, saturation, hue, order, grayscale, solarize_threshold, solarize_apply,
-                  mean, std, out_dtype, channels_last):
-    """Launcher of torch.ops.datagen_gpu.fused_augment (same arguments and checks as the C++ op)."""
+                  blur_kernel, blur_sigma, blur_apply, mean, std, out_dtype, channels_last):
+    """Launcher of torch.ops.datagen_gpu.fused_augment (same arguments and checks as the C++ op).
+
+    With a blur: the fused kernel writes a float32 intermediate (no normalize), then
+    the blur launcher (kernels/filters.py) blurs the picked samples and normalizes.
+    """
     _check(src, src_meta, channels, boxes, flip, out_h, out_w, brightness, contrast, saturation,
            hue, order, grayscale, solarize_threshold, solarize_apply, mean, std, out_dtype)
+    _check_blur(blur_kernel, blur_sigma, blur_apply, src_meta, out_h, out_w)
+    if blur_sigma is not None:
+        from .filters import gaussian_blur
+
+        x = fused_augment(src, src_meta, channels, boxes, flip, out_h, out_w, antialias,
+                          brightness, contrast, saturation, hue, order, grayscale,
+                          solarize_threshold, solarize_apply, 0, None, None, None, None,
+                          torch.float32, channels_last)
+        return gaussian_blur(x, blur_kernel, blur_sigma, blur_apply, mean, std, out_dtype)
     batch = src_meta.shape[0]
     out = empty_output((batch, channels, out_h, out_w), out_dtype, src.device, channels_last)
     if out.numel() == 0:

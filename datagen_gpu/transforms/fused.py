@@ -16,11 +16,10 @@ transforms in order and groups each maximal *run* of fusable ones:
   pixel-wise stages and with the symmetric blur; two flips compose by xor);
   ToDtype anywhere if it keeps the value scale (``scale=True``, float ->
   float, or a no-op);
-- a run is at most two launches: ``fused_augment`` for the stages before the
-  blur (into a float32 intermediate when a blur follows), then
-  ``gaussian_blur`` with the run's per-sample ``apply`` and Normalize as its
-  epilogue (``gaussian_blur``'s ``mean``/``std``); without a blur, one
-  ``fused_augment``;
+- a run is one ``fused_augment`` call, its blur stage included (the blurred
+  samples finished in a per-thread buffer on the CPU; on CUDA the launcher
+  writes a float32 intermediate and runs the blur kernel with normalize as
+  its epilogue);
 - a transform that does not fit ends the run; the next run starts with it if
   it is fusable. Anything else (unknown transforms, ToDtype that changes the
   value scale) runs op by op in between, as in the unfused path;
@@ -130,8 +129,7 @@ def _dtype_of(x):
 
 
 def _run_fused(transforms, run, x, params, views=1):
-    """Applies the run's transforms (with their unfused ``params``): fused_augment for the
-    stages before a blur, then the blur with normalize as its epilogue.
+    """Applies the run's transforms (with their unfused ``params``) as one fused_augment.
 
     ``views`` > 1: ``x`` is one batch of B images shared by V views and ``params`` hold
     V * B samples (view v's sample i at v * B + i); the output stacks the views."""
@@ -172,20 +170,11 @@ def _run_fused(transforms, run, x, params, views=1):
                 dtype = _normalized_dtype(u, dtype)
             else:
                 dtype = u.dtype
-    if blur is None:
-        return F.fused_augment(x, boxes, size, flip=flip, antialias=antialias, out_dtype=run.dtype,
-                               views=views, **args, **norm)
-    if boxes is not None or flip is not None or args:
-        x = F.fused_augment(x, boxes, size, flip=flip, antialias=antialias,
-                            out_dtype=torch.float32, views=views, **args)
-    elif views > 1:
-        x = stack_views(x, views)
-    u, q = blur
-    if norm and run.dtype not in _FLOATS:  # Normalize then a scaled ToDtype to uint8
-        y = F.gaussian_blur(x, u.kernel_size, q["sigma"], q.get("apply"), **norm)
-        return F.to_dtype(y, run.dtype, scale=True)
-    return F.gaussian_blur(x, u.kernel_size, q["sigma"], q.get("apply"), out_dtype=run.dtype,
-                           **norm)
+    if blur is not None:
+        u, q = blur
+        args.update(blur_kernel=u.kernel_size, blur_sigma=q["sigma"], blur_apply=q.get("apply"))
+    return F.fused_augment(x, boxes, size, flip=flip, antialias=antialias, out_dtype=run.dtype,
+                           views=views, **args, **norm)
 
 
 def run_composed(transforms, x, ids, params=None):
