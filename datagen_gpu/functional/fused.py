@@ -1,5 +1,5 @@
 """The fused augmentation: crop-resize, flip, color jitter, grayscale, solarize,
-normalize and dtype conversion in one pass."""
+blur, normalize and dtype conversion in one call."""
 import torch
 
 from .._checks import as_param, check_range, resolve_out_dtype
@@ -21,8 +21,8 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
                   contrast=None, saturation=None, hue=None, order=None, grayscale=None,
                   solarize_threshold=None, solarize_apply=None, blur_kernel=None, blur_sigma=None,
                   blur_apply=None, mean=None, std=None, views=1, out_dtype=None) -> torch.Tensor:
-    """Crop-resize, flip, color-jitter, grayscale, solarize and normalize every sample
-    in one pass, storing the result once in ``out_dtype``.
+    """Crop-resize, flip, color-jitter, grayscale, solarize, blur and normalize every
+    sample in one call, storing the result once in ``out_dtype``.
 
     Sample ``i`` is, with every intermediate value kept in float32 (never rounded
     to the input dtype)::
@@ -43,7 +43,7 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
     (1, 1, 1, 0) skip their step, as in ``color_jitter``. Contrast uses the mean
     grayscale of the image as it is when contrast runs (resampled, earlier steps
     applied), which one extra reduction pass computes; nothing else is written
-    between the stages.
+    between the stages (except, on CUDA, the float32 intermediate the blur reads).
 
     Differences from running the single ops on a uint8 batch: nothing is rounded
     between the stages (the single ops round to uint8 after each op), and the
