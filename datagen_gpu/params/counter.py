@@ -34,8 +34,8 @@ def _mulmod32(x: torch.Tensor, c: int) -> torch.Tensor:
     return (lo + hi) & _MASK32
 
 
-def hash32(x: torch.Tensor) -> torch.Tensor:
-    """Bijective 32-bit mix of an int64 tensor of values in [0, 2^32)."""
+def hash32(x):
+    """Bijective 32-bit mix of an int64 tensor (or a Python int) of values in [0, 2^32)."""
     x = x ^ (x >> 16)
     x = _mulmod32(x, _M1)
     x = x ^ (x >> 15)
@@ -44,32 +44,25 @@ def hash32(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _words(v: Union[int, torch.Tensor], device) -> tuple:
-    """Low and high 32-bit words of a Python int or an int64 tensor (two's complement)."""
-    if isinstance(v, torch.Tensor):
-        v = v.to(device=device, dtype=torch.int64)
-        return v & _MASK32, (v >> 32) & _MASK32
-    v = int(v) & 0xFFFFFFFFFFFFFFFF
-    return (torch.tensor(v & _MASK32, dtype=torch.int64, device=device),
-            torch.tensor(v >> 32, dtype=torch.int64, device=device))
-
-
 def random_bits(seed: int, sample_ids: torch.Tensor, op_id: int, n_draws: int) -> torch.Tensor:
     """32-bit random words, shape (B, n_draws), as int64 in [0, 2^32).
 
-    Word ``[i, d]`` depends only on ``(seed, sample_ids[i], op_id, d)``.
+    Word ``[i, d]`` depends only on ``(seed, sample_ids[i], op_id, d)``. The chain
+    over the scalar key words (seed, op id) runs on Python ints: no tensor is made
+    from a host value (no host-to-device copy, which a CUDA graph could not
+    capture), and the tensor work is four hash rounds on the ids and the draws.
     """
     if sample_ids.dim() != 1:
         raise ValueError(f"sample_ids: expected shape (B,), got {tuple(sample_ids.shape)}")
     device = sample_ids.device
-    s_lo, s_hi = _words(seed, device)
-    o_lo, o_hi = _words(op_id, device)
-    i_lo, i_hi = _words(sample_ids, device)
-    draws = torch.arange(n_draws, dtype=torch.int64, device=device)
-    h = hash32(s_lo ^ _GOLDEN)
-    for word in (s_hi, o_lo, o_hi, i_lo, i_hi):  # scalar words, then (B,) words
+    seed, op_id = int(seed) & 0xFFFFFFFFFFFFFFFF, int(op_id) & 0xFFFFFFFFFFFFFFFF
+    h = hash32(((seed & _MASK32) ^ _GOLDEN) & _MASK32)
+    for word in (seed >> 32, op_id & _MASK32, op_id >> 32):  # scalar words: exact Python ints
         h = hash32(h ^ word)
-    return hash32(h.unsqueeze(1) ^ hash32(draws ^ _GOLDEN).unsqueeze(0))
+    ids = sample_ids.to(dtype=torch.int64)
+    h = hash32(hash32((ids & _MASK32) ^ h) ^ ((ids >> 32) & _MASK32))
+    draws = hash32(torch.arange(n_draws, dtype=torch.int64, device=device) ^ _GOLDEN)
+    return hash32(h.unsqueeze(1) ^ draws.unsqueeze(0))
 
 
 def uniform(seed: int, sample_ids: torch.Tensor, op_id: int, n_draws: int,
