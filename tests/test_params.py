@@ -129,3 +129,38 @@ def test_jitter_range_parsing():
         jitter_range(-1, "brightness")
     with pytest.raises(TypeError, match="contrast"):
         jitter_range("x", "contrast")
+
+
+_IDS = torch.tensor([0, 1, 5, 2**40 + 3, -7, 123456789012, -2**63, 2**63 - 1, 99], dtype=torch.int64)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "triton"])
+def test_random_bits_op_equals_the_torch_definition(backend):
+    """The one-pass op (C++ / Triton) is bit-identical to the plain-torch arithmetic."""
+    from datagen_gpu.params.counter import _key, random_bits_torch
+
+    from _backends import run_op, skip_unsupported
+
+    skip_unsupported(backend)
+    for seed in (0, 7, 2**33 + 5, -1):
+        for op_id in (0, 0x12345678, 2**45 + 99):
+            for n in (0, 1, 9):
+                got = run_op(backend, "random_bits", _IDS, _key(seed, op_id), n)
+                assert got.dtype == torch.int64 and got.shape == (len(_IDS), n)
+                assert torch.equal(got, random_bits_torch(seed, _IDS, op_id, n))
+    assert run_op(backend, "random_bits", _IDS[:0], 5, 3).shape == (0, 3)
+
+
+def test_random_bits_op_checks_and_opcheck():
+    op = torch.ops.datagen_gpu.random_bits
+    with pytest.raises(ValueError, match="sample_ids"):
+        op(torch.zeros(2, 2, dtype=torch.int64), 1, 3)
+    with pytest.raises(TypeError, match="sample_ids"):
+        op(torch.zeros(2, dtype=torch.int32), 1, 3)
+    with pytest.raises(ValueError, match="n_draws"):
+        op(_IDS, 1, -1)
+    with pytest.raises(ValueError, match="key"):
+        op(_IDS, 2**32, 1)
+    torch.library.opcheck(op.default, (_IDS, 12345, 4))
+    small = torch.tensor([0, 1, 5, -7, 2**31 - 1])
+    assert torch.equal(random_bits(3, small.to(torch.int32), 9, 2), random_bits(3, small, 9, 2))

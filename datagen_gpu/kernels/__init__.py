@@ -41,6 +41,8 @@ LAUNCHERS = {
     "mochi_negatives": "mochi",
     "mochi_logits": "mochi",
     "mochi_logits_backward": "mochi",
+    # parameters
+    "random_bits": "random",
 }
 
 

@@ -9,3 +9,4 @@ on the first CUDA call).
 from . import color, filters, fused, geometry  # noqa: F401
 from . import audio  # noqa: F401
 from . import mixing, mochi  # noqa: F401
+from . import random  # noqa: F401

@@ -17,9 +17,9 @@ CPU and CUDA. Parameters derived with transcendental functions (log, exp,
 sqrt) are computed in float64 by the samplers; there the devices' math
 libraries may differ in the last ulp (~1e-16 relative).
 """
-from typing import Union
-
 import torch
+
+from .. import _extension  # noqa: F401  (the random_bits op)
 
 _MASK32 = 0xFFFFFFFF
 _M1 = 0x7FEB352D
@@ -44,25 +44,41 @@ def hash32(x):
     return x
 
 
+def _key(seed: int, op_id: int) -> int:
+    """The hash chain of the scalar key words (seed, op id): a Python int < 2^32."""
+    seed, op_id = int(seed) & 0xFFFFFFFFFFFFFFFF, int(op_id) & 0xFFFFFFFFFFFFFFFF
+    h = hash32(((seed & _MASK32) ^ _GOLDEN) & _MASK32)
+    for word in (seed >> 32, op_id & _MASK32, op_id >> 32):
+        h = hash32(h ^ word)
+    return h
+
+
+def random_bits_torch(seed: int, sample_ids: torch.Tensor, op_id: int, n_draws: int) -> torch.Tensor:
+    """``random_bits`` in plain int64 torch arithmetic (the definition; tests compare)."""
+    h = _key(seed, op_id)
+    ids = sample_ids.to(dtype=torch.int64)
+    h = hash32(hash32((ids & _MASK32) ^ h) ^ ((ids >> 32) & _MASK32))
+    draws = hash32(torch.arange(n_draws, dtype=torch.int64, device=sample_ids.device) ^ _GOLDEN)
+    return hash32(h.unsqueeze(1) ^ draws.unsqueeze(0))
+
+
 def random_bits(seed: int, sample_ids: torch.Tensor, op_id: int, n_draws: int) -> torch.Tensor:
     """32-bit random words, shape (B, n_draws), as int64 in [0, 2^32).
 
-    Word ``[i, d]`` depends only on ``(seed, sample_ids[i], op_id, d)``. The chain
-    over the scalar key words (seed, op id) runs on Python ints: no tensor is made
-    from a host value (no host-to-device copy, which a CUDA graph could not
-    capture), and the tensor work is four hash rounds on the ids and the draws.
+    Word ``[i, d]`` depends only on ``(seed, sample_ids[i], op_id, d)``::
+
+        key    = chain of hash32 over the 32-bit words of seed and op_id (host ints)
+        h[i]   = hash32(hash32(lo32(id[i]) ^ key) ^ hi32(id[i]))
+        w[i,d] = hash32(h[i] ^ hash32(d ^ 0x9E3779B9))
+
+    computed by one op, ``torch.ops.datagen_gpu.random_bits`` (C++ on the CPU, one
+    Triton launch on CUDA; ``random_bits_torch`` is the same arithmetic in plain
+    torch). No tensor is made from a host value, so it is CUDA-graph capturable.
     """
-    if sample_ids.dim() != 1:
-        raise ValueError(f"sample_ids: expected shape (B,), got {tuple(sample_ids.shape)}")
-    device = sample_ids.device
-    seed, op_id = int(seed) & 0xFFFFFFFFFFFFFFFF, int(op_id) & 0xFFFFFFFFFFFFFFFF
-    h = hash32(((seed & _MASK32) ^ _GOLDEN) & _MASK32)
-    for word in (seed >> 32, op_id & _MASK32, op_id >> 32):  # scalar words: exact Python ints
-        h = hash32(h ^ word)
-    ids = sample_ids.to(dtype=torch.int64)
-    h = hash32(hash32((ids & _MASK32) ^ h) ^ ((ids >> 32) & _MASK32))
-    draws = hash32(torch.arange(n_draws, dtype=torch.int64, device=device) ^ _GOLDEN)
-    return hash32(h.unsqueeze(1) ^ draws.unsqueeze(0))
+    if not isinstance(sample_ids, torch.Tensor) or sample_ids.dim() != 1:
+        raise ValueError("sample_ids: expected a (B,) tensor")
+    ids = sample_ids if sample_ids.dtype == torch.int64 else sample_ids.to(torch.int64)
+    return torch.ops.datagen_gpu.random_bits(ids, _key(seed, op_id), int(n_draws))
 
 
 def uniform(seed: int, sample_ids: torch.Tensor, op_id: int, n_draws: int,
