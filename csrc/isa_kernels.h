@@ -77,10 +77,56 @@ void fir(const float* __restrict src, int64_t step, const float* __restrict w, i
   }
 }
 
+#if defined(DATAGEN_ISA_AVX2)
+// In-register 8x8 transpose: r[j] lane i -> r[i] lane j.
+inline void transpose8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+#endif
+
 void resample_lanes(const float* __restrict in, const int64_t* __restrict start, int64_t lo,
                     const float* __restrict weight, int64_t taps, int64_t out_w, int64_t lanes,
                     float* __restrict tmp) {
-  for (int64_t ox = 0; ox < out_w; ++ox) {
+  int64_t ox0 = 0;
+#if defined(DATAGEN_ISA_AVX2)
+  // 8 output columns at a time: each column's 8 lanes (rows) are one vector,
+  // summed over the taps in order from zero (the same operations as the loop
+  // below), then transposed so every row's 8 columns are one contiguous store.
+  for (; ox0 + 8 <= out_w; ox0 += 8) {
+    __m256 acc[8];
+    for (int64_t j = 0; j < 8; ++j) {
+      const float* x = in + (start[ox0 + j] - lo) * 8;
+      const float* w = weight + (ox0 + j) * taps;
+      __m256 a = _mm256_setzero_ps();
+      for (int64_t t = 0; t < taps; ++t) {
+        a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(w[t]), _mm256_loadu_ps(x + t * 8)));
+      }
+      acc[j] = a;
+    }
+    transpose8x8(acc);
+    for (int64_t r = 0; r < lanes; ++r) _mm256_storeu_ps(tmp + r * out_w + ox0, acc[r]);
+  }
+#endif
+  for (int64_t ox = ox0; ox < out_w; ++ox) {
     const float* x = in + (start[ox] - lo) * 8;
     const float* w = weight + ox * taps;
     float acc[8] = {};

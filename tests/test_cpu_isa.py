@@ -79,3 +79,22 @@ def test_set_cpu_isa_errors():
         set_cpu_isa("avx512")
     with pytest.raises(TypeError, match="name"):
         set_cpu_isa(1)
+
+
+@pytest.mark.parametrize("out", [(23, 27), (40, 37), (9, 64)])
+def test_resample_and_blur_bit_identical_across_isas(isa_outputs, out):
+    """The resampling passes (8-column transposed stores on AVX2) and the blur FIR."""
+    gen = torch.Generator().manual_seed(out[0] * 100 + out[1])
+    x = (torch.rand(5, 3, 45, 61, generator=gen) * 255).to(torch.uint8)
+    boxes = torch.tensor([[0.0, 0.0, 45.0, 61.0], [3.5, 2.0, 30.0, 41.0], [10.0, 5.0, 20.0, 20.0],
+                          [1.0, 1.0, 44.0, 59.0], [-4.0, 50.0, 30.0, 30.0]])
+    sigma = torch.tensor([0.3, 1.0, 2.0, 0.7, 1.5])
+
+    def run():
+        return [F.resized_crop(x, boxes, out, out_dtype=torch.float32),
+                F.resized_crop(x, boxes, out, antialias=False, flip=True),
+                F.gaussian_blur(x.float() / 255, 7, sigma)]
+
+    base, best = isa_outputs(run)
+    for u, v in zip(base, best):
+        assert torch.equal(u, v)
