@@ -36,11 +36,6 @@ inline void check_audio(const at::Tensor& x, const char* name) {
                    ": expected float32, float16 or bfloat16, got ", x.scalar_type());
 }
 
-inline void check_float_out_dtype(at::ScalarType dtype, const char* name) {
-  TORCH_CHECK_TYPE(is_audio_dtype(dtype), name, ": expected float32, float16 or bfloat16, got ",
-                   dtype);
-}
-
 // (B, M) int64 mask starts or widths on the spectrograms' device.
 inline void check_mask_param(const at::Tensor& p, const at::Tensor& specs, const char* name) {
   TORCH_CHECK_VALUE(p.dim() == 2 && p.size(0) == specs.size(0), name, ": expected shape (",

@@ -193,6 +193,21 @@ void check_param(const at::Tensor& p, const at::Tensor& images, const char* name
   check_param(p, images.size(0), images.device(), name, dtype);
 }
 
+void check_channel_param(const at::Tensor& p, int64_t C, c10::Device device, const char* name) {
+  TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == C, name, ": expected shape (", C,
+                    ",), one value per channel, got ", p.sizes());
+  TORCH_CHECK_TYPE(p.scalar_type() == at::kFloat, name, ": expected dtype float32, got ",
+                   p.scalar_type());
+  TORCH_CHECK_VALUE(p.device() == device, name, ": expected device ", device,
+                    " (the images' device), got ", p.device());
+  TORCH_CHECK_VALUE(p.is_contiguous(), name, ": expected a contiguous tensor");
+}
+
+void check_float_out_dtype(at::ScalarType dtype, const char* name) {
+  TORCH_CHECK_TYPE(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, name,
+                   ": expected a floating dtype (float32, float16 or bfloat16), got ", dtype);
+}
+
 void check_out_dtype(at::ScalarType dtype, const char* name) {
   TORCH_CHECK_TYPE(supported_dtype(dtype), name,
                    ": expected uint8, float16, bfloat16 or float32, got ", dtype);

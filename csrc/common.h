@@ -59,6 +59,10 @@ void check_param(const at::Tensor& p, const at::Tensor& images, const char* name
 void check_param(const at::Tensor& p, int64_t batch, c10::Device device, const char* name,
                  at::ScalarType dtype);
 void check_out_dtype(at::ScalarType dtype, const char* name);
+// float32, float16 or bfloat16 (normalize's and the audio ops' outputs).
+void check_float_out_dtype(at::ScalarType dtype, const char* name);
+// A per-channel parameter (normalize's mean / std): (C,) float32, contiguous, on `device`.
+void check_channel_param(const at::Tensor& p, int64_t C, c10::Device device, const char* name);
 
 // True when channels_last is the layout to keep for outputs of `t`.
 bool is_channels_last(const at::Tensor& t);

@@ -24,25 +24,6 @@
 #include "common.h"
 
 namespace datagen_gpu {
-namespace {
-
-void check_float_out_dtype(at::ScalarType dtype, const char* name) {
-  TORCH_CHECK_TYPE(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, name,
-                   ": expected a floating dtype (float32, float16 or bfloat16), got ", dtype);
-}
-
-// A per-channel parameter of normalize: (C,) float32 on the images' device.
-void check_channel_param(const at::Tensor& p, const at::Tensor& images, const char* name) {
-  TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == images.size(1), name, ": expected shape (",
-                    images.size(1), ",), one value per channel, got ", p.sizes());
-  TORCH_CHECK_TYPE(p.scalar_type() == at::kFloat, name, ": expected dtype float32, got ",
-                   p.scalar_type());
-  TORCH_CHECK_VALUE(p.device() == images.device(), name, ": expected device ", images.device(),
-                    " (the images' device), got ", p.device());
-  TORCH_CHECK_VALUE(p.is_contiguous(), name, ": expected a contiguous tensor");
-}
-
-}  // namespace
 
 // out[b, c] = normalize(blur of images[b, c] with the k x k Gaussian of sigma[b]
 // where apply[b], else images[b, c]) (see top of file).
@@ -72,8 +53,8 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
                     "mean, std: give both (normalize) or neither");
   std::vector<float> shift, inv_std;
   if (mean) {
-    check_channel_param(*mean, images, "mean");
-    check_channel_param(*std, images, "std");
+    check_channel_param(*mean, images.size(1), images.device(), "mean");
+    check_channel_param(*std, images.size(1), images.device(), "std");
     check_float_out_dtype(out_dtype, "out_dtype");
     const float* m = mean->const_data_ptr<float>();
     const float* sd = std->const_data_ptr<float>();
@@ -146,8 +127,8 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
 at::Tensor normalize_cpu(const at::Tensor& images, const at::Tensor& mean, const at::Tensor& std,
                          at::ScalarType out_dtype) {
   check_images(images, "images");
-  check_channel_param(mean, images, "mean");
-  check_channel_param(std, images, "std");
+  check_channel_param(mean, images.size(1), images.device(), "mean");
+  check_channel_param(std, images.size(1), images.device(), "std");
   check_float_out_dtype(out_dtype, "out_dtype");
   const int64_t C = images.size(1);
   const float* m = param_ptr<float>(mean);

@@ -243,16 +243,6 @@ void run(const Fused& f, int64_t B) {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-void check_channel_param(const at::Tensor& p, int64_t C, const at::Tensor& src, const char* name) {
-  TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == C, name, ": expected shape (", C,
-                    ",), one value per channel, got ", p.sizes());
-  TORCH_CHECK_TYPE(p.scalar_type() == at::kFloat, name, ": expected dtype float32, got ",
-                   p.scalar_type());
-  TORCH_CHECK_VALUE(p.device() == src.device(), name, ": expected device ", src.device(),
-                    " (the images' device), got ", p.device());
-  TORCH_CHECK_VALUE(p.is_contiguous(), name, ": expected a contiguous tensor");
-}
-
 void check_rgb_stage(bool present, int64_t C, const char* name) {
   TORCH_CHECK_VALUE(!present || C == 3, "images: ", name, " needs 3 (RGB) channels, got ", C);
 }
@@ -321,8 +311,8 @@ at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, 
 
   Fused f;
   if (mean) {
-    check_channel_param(*mean, channels, src, "mean");
-    check_channel_param(*std, channels, src, "std");
+    check_channel_param(*mean, channels, dev, "mean");
+    check_channel_param(*std, channels, dev, "std");
     const float* s = std->const_data_ptr<float>();
     f.inv_std.resize(channels);
     for (int64_t c = 0; c < channels; ++c) {

@@ -128,3 +128,20 @@ def check_kernel_size(kernel_size, images):
     if images.numel() > 0 and (kernel_size // 2 >= H or kernel_size // 2 >= W):
         raise ValueError(f"kernel_size: {kernel_size} needs kernel_size // 2 < H and < W for "
                          f"reflect padding, got H = {H}, W = {W}")
+
+
+def check_channel_param(value, channels, device, name):
+    """An op-level per-channel parameter (normalize's mean / std): a contiguous
+    (channels,) float32 tensor on the images' device (what the C++ ops check)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}")
+    if value.dim() != 1 or value.shape[0] != channels:
+        raise ValueError(f"{name}: expected shape ({channels},), one value per channel, "
+                         f"got {tuple(value.shape)}")
+    if value.dtype != torch.float32:
+        raise TypeError(f"{name}: expected dtype torch.float32, got {value.dtype}")
+    if value.device != device:
+        raise ValueError(f"{name}: expected device {device} (the images' device), "
+                         f"got {value.device}")
+    if not value.is_contiguous():
+        raise ValueError(f"{name}: expected a contiguous tensor")

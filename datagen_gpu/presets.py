@@ -10,7 +10,8 @@ from torch import nn
 
 from . import transforms as T
 from .transforms.fused import run_composed_views
-from .transforms.views import batch_of_input, same_structure
+from .transforms._base import batch_of
+from .transforms.views import same_structure
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -105,7 +106,7 @@ class TwoViews(nn.Module):
             out, (pa, pb) = run_composed_views(
                 [self.view_a.transforms, self.view_b.transforms], x, ids,
                 None if params is None else list(params))
-            n = batch_of_input(x)
+            n = batch_of(x)[0]
             a, b = out[:n], out[n:]
         elif params is None:
             ids = self.view_a.resolve_sample_ids(x, sample_ids)

@@ -3,8 +3,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .._checks import (check_images, check_kernel_size, check_out_dtype, check_param, check_range,
-                       is_channels_last)
+from .._checks import (check_channel_param, check_images, check_kernel_size, check_out_dtype,
+                       check_param, check_range, is_channels_last)
 from ._common import empty_output, load_f32, row_block, store_f32, strides
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -129,8 +129,8 @@ def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor, a
     if (mean is None) != (std is None):
         raise ValueError("mean, std: give both (normalize) or neither")
     if mean is not None:
-        _check_channel_param(mean, images, "mean")
-        _check_channel_param(std, images, "std")
+        check_channel_param(mean, images.shape[1], images.device, "mean")
+        check_channel_param(std, images.shape[1], images.device, "std")
         check_std_nonzero(std)
         _check_float_out(out_dtype)
     B, C, H, W = images.shape
@@ -159,22 +159,6 @@ def _check_float_out(out_dtype):
                         f"got {out_dtype}")
 
 
-def _check_channel_param(value, images, name):
-    C = images.shape[1]
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}")
-    if value.dim() != 1 or value.shape[0] != C:
-        raise ValueError(f"{name}: expected shape ({C},), one value per channel, "
-                         f"got {tuple(value.shape)}")
-    if value.dtype != torch.float32:
-        raise TypeError(f"{name}: expected dtype torch.float32, got {value.dtype}")
-    if value.device != images.device:
-        raise ValueError(f"{name}: expected device {images.device} (the images' device), "
-                         f"got {value.device}")
-    if not value.is_contiguous():
-        raise ValueError(f"{name}: expected a contiguous tensor")
-
-
 def check_std_nonzero(std: torch.Tensor):
     """std must be non-zero; checked on CPU tensors only (no host sync on CUDA)."""
     if std.device.type == "cpu" and bool((std == 0).any()):
@@ -184,8 +168,8 @@ def check_std_nonzero(std: torch.Tensor):
 def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
               out_dtype: torch.dtype) -> torch.Tensor:
     check_images(images)
-    _check_channel_param(mean, images, "mean")
-    _check_channel_param(std, images, "std")
+    check_channel_param(mean, images.shape[1], images.device, "mean")
+    check_channel_param(std, images.shape[1], images.device, "std")
     check_std_nonzero(std)
     _check_float_out(out_dtype)
     B, C, H, W = images.shape

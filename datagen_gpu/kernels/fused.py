@@ -17,7 +17,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .._checks import check_param, check_range
+from .._checks import check_channel_param, check_param, check_range
 from .._color_checks import check_factor, check_order
 from ._common import empty_output, load_f32, store_f32, strides
 from .color import _clamp01, _gray, _run_steps
@@ -142,16 +142,6 @@ def _fused_kernel(src, meta, boxes, flip, dst, partial, order, bri, con, sat, hu
             store_f32(base + 2 * d_c, offs, b, mask)
 
 
-def _check_channel_param(value, channels, src, name):
-    if value.dim() != 1 or value.shape[0] != channels:
-        raise ValueError(f"{name}: expected shape ({channels},), one value per channel, "
-                         f"got {tuple(value.shape)}")
-    if value.dtype != torch.float32:
-        raise TypeError(f"{name}: expected dtype float32, got {value.dtype}")
-    if value.device != src.device or not value.is_contiguous():
-        raise ValueError(f"{name}: expected a contiguous tensor on {src.device} (the images' device)")
-
-
 def _check(src, src_meta, channels, boxes, flip, out_h, out_w, brightness, contrast, saturation,
            hue, order, grayscale, solarize_threshold, solarize_apply, mean, std, out_dtype):
     """The C++ op's checks (csrc/fused.cpp), in its order."""
@@ -187,8 +177,8 @@ def _check(src, src_meta, channels, boxes, flip, out_h, out_w, brightness, contr
     if contrast is not None and channels not in (1, 3):
         raise ValueError(f"images: contrast needs 1 or 3 channels, got {channels}")
     if mean is not None:
-        _check_channel_param(mean, channels, src, "mean")
-        _check_channel_param(std, channels, src, "std")
+        check_channel_param(mean, channels, src.device, "mean")
+        check_channel_param(std, channels, src.device, "std")
         if std.device.type == "cpu" and bool((std == 0).any()):
             raise ValueError(f"std: expected non-zero values, got {std.tolist()}")
 

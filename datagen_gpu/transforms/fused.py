@@ -51,7 +51,8 @@ import torch
 from .. import functional as F
 from .._color_checks import MAX_VALUE
 from .container import RandomApply
-from .views import batch_of_input, cat_params, stack_views
+from ._base import batch_of
+from .views import cat_params, stack_views
 from .convert import Normalize, ToDtype
 from .image import (ColorJitter, GaussianBlur, RandomGrayscale, RandomHorizontalFlip,
                     RandomResizedCrop, RandomSolarize)
@@ -133,7 +134,7 @@ def _run_fused(transforms, run, x, params, views=1):
 
     ``views`` > 1: ``x`` is one batch of B images shared by V views and ``params`` hold
     V * B samples (view v's sample i at v * B + i); the output stacks the views."""
-    batch, device = (len(x), x[0].device) if isinstance(x, (list, tuple)) else (x.shape[0], x.device)
+    batch, device = batch_of(x)
     batch *= views
     args = {}
     boxes = size = None
@@ -196,7 +197,7 @@ def run_composed_views(pipelines, x, ids, params=None):
     transforms = pipelines[0]
     used = [[None] * len(transforms) for _ in range(V)]
     shared = V > 1  # x is still the one input every view reads
-    batch = batch_of_input(x)
+    batch = batch_of(x)[0]
     run = None
 
     def view_slice(v):

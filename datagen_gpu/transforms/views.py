@@ -12,10 +12,6 @@ import torch
 from ._base import RandomTransform
 
 
-def batch_of_input(x) -> int:
-    return len(x) if isinstance(x, (list, tuple)) else int(x.shape[0])
-
-
 def stack_views(x, views):
     """The input repeated for ``views`` views: (V * B, ...) (a ragged list: V * B images)."""
     if isinstance(x, (list, tuple)):
