@@ -81,13 +81,29 @@ inline Plan make_plan(const Factors& f, int64_t b, bool quantize_first) {
   return plan;
 }
 
-// Planar row buffers of one thread: C planes of W floats plus a gray row.
+// Planar rows of one thread: C planes of W floats plus a gray row. They live
+// in the thread's own buffer, or (view_of) in a row of a planar float image,
+// so the steps can run in place there.
 struct Rows {
   int64_t C, W;
   std::vector<float> data;
-  Rows(int64_t C_, int64_t W_) : C(C_), W(W_), data((C_ + 1) * W_) {}
-  float* plane(int64_t c) { return data.data() + c * W; }
+  float* base;         // plane 0
+  int64_t stride;      // from plane c to plane c + 1
+  Rows(int64_t C_, int64_t W_)
+      : C(C_), W(W_), data((C_ + 1) * W_), base(data.data()), stride(W_) {}
+  Rows(const Rows&) = delete;
+  Rows& operator=(const Rows&) = delete;
+  float* plane(int64_t c) { return base + c * stride; }
   float* gray() { return data.data() + C * W; }
+  // Row y of the planar (C, H, W) float image at `image` (H * W = plane_size).
+  void view_of(float* image, int64_t y, int64_t plane_size) {
+    base = image + y * W;
+    stride = plane_size;
+  }
+  void own() {
+    base = data.data();
+    stride = W;
+  }
 };
 
 inline void load_pixels(const ImageView& v, int64_t b, int64_t h, Rows& rows) {

@@ -96,6 +96,22 @@ ImageView image_view(const at::Tensor& t) {
   return v;
 }
 
+ImageView planar_view(float* data, int64_t C, int64_t H, int64_t W) {
+  ImageView v;
+  v.data = reinterpret_cast<char*>(data);
+  v.dtype = at::kFloat;
+  v.elem_size = sizeof(float);
+  v.B = 1;
+  v.C = C;
+  v.H = H;
+  v.W = W;
+  v.sB = 0;
+  v.sC = H * W;
+  v.sH = W;
+  v.sW = 1;
+  return v;
+}
+
 void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, float* dst) {
   if (stride == -1 && n > 1) {
     // a reversed contiguous row (hflip): convert it forwards, then reverse

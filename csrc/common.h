@@ -29,6 +29,9 @@ struct ImageView {
 
 ImageView image_view(const at::Tensor& t);
 
+// The (1, C, H, W) view of a contiguous planar float32 buffer.
+ImageView planar_view(float* data, int64_t C, int64_t H, int64_t W);
+
 // dst[i] = value of src[offset + i * stride] as float (uint8 scaled by 1/255).
 void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, float* dst);
 

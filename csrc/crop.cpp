@@ -110,18 +110,35 @@ static_assert(kLanes == 8, "resample_lanes (isa.h) works on 8 interleaved rows")
 
 // Horizontal pass of `lanes` (<= kLanes) input rows at once: the rows are
 // interleaved so that every tap is one kLanes-wide multiply-add (vectorizes
-// without gathers).
+// without gathers). Lanes past the last row repeat it (finite values, never
+// stored). Contiguous uint8 and float32 rows are interleaved straight from the
+// source; other rows are converted to float first.
 void horizontal_lanes(const ImageView& src, int64_t c, int64_t y0, int64_t lanes,
                       const AxisTaps& cols, int64_t out_w, CropScratch& s, float* tmp) {
   const int64_t n_cols = cols.hi - cols.lo;
-  const int64_t K = cols.taps;
   float* ib = s.interleaved.data();
-  for (int64_t r = 0; r < lanes; ++r) {
-    load_row(src, src.offset(0, c, y0 + r, cols.lo), src.sW, n_cols, s.row.data());
-    const float* row = s.row.data();
-    for (int64_t x = 0; x < n_cols; ++x) ib[x * kLanes + r] = row[x];
+  auto at = [&](int64_t r) {
+    return src.data + src.offset(0, c, y0 + std::min(r, lanes - 1), cols.lo) * src.elem_size;
+  };
+  if (src.sW == 1 && src.dtype == at::kByte) {
+    const uint8_t* rows[kLanes];
+    for (int64_t r = 0; r < kLanes; ++r) rows[r] = reinterpret_cast<const uint8_t*>(at(r));
+    interleave8_u8(rows, n_cols, ib);
+  } else {
+    const float* rows[kLanes];
+    if (src.sW == 1 && src.dtype == at::kFloat) {
+      for (int64_t r = 0; r < kLanes; ++r) rows[r] = reinterpret_cast<const float*>(at(r));
+    } else {
+      for (int64_t r = 0; r < lanes; ++r) {
+        load_row(src, src.offset(0, c, y0 + r, cols.lo), src.sW, n_cols,
+                 s.row.data() + r * n_cols);
+      }
+      for (int64_t r = 0; r < kLanes; ++r) rows[r] = s.row.data() + std::min(r, lanes - 1) * n_cols;
+    }
+    interleave8(rows, n_cols, ib);
   }
-  resample_lanes(ib, cols.start.data(), cols.lo, cols.weight.data(), K, out_w, lanes, tmp);
+  resample_lanes(ib, cols.start.data(), cols.lo, cols.weight.data(), cols.taps, out_w, lanes,
+                 tmp);
 }
 
 }  // namespace
@@ -134,9 +151,10 @@ void horizontal_rows(const ImageView& src, int64_t c, int64_t y0, int64_t y1,
     std::fill(tmp, tmp + (y1 - y0) * out_w, 0.0f);
     return;
   }
-  s.row.resize(n_cols);
-  // K zero columns past the end for the zero-padded taps; zero lanes stay finite
-  s.interleaved.assign((n_cols + cols.taps) * kLanes, 0.0f);
+  s.row.resize(kLanes * n_cols);
+  // taps zero columns past the end for the zero-padded taps (finite, weight 0)
+  s.interleaved.resize((n_cols + cols.taps) * kLanes);
+  std::fill(s.interleaved.begin() + n_cols * kLanes, s.interleaved.end(), 0.0f);
   for (int64_t y = y0; y < y1; y += kLanes) {
     horizontal_lanes(src, c, y, std::min(kLanes, y1 - y), cols, out_w, s, tmp + (y - y0) * out_w);
   }
@@ -144,8 +162,8 @@ void horizontal_rows(const ImageView& src, int64_t c, int64_t y0, int64_t y1,
 
 void vertical_row(const AxisTaps& rows, int64_t oy, const float* tmp, int64_t y0, int64_t out_w,
                   float* out) {
-  resample_column(tmp + (rows.start[oy] - y0) * out_w, rows.weight.data() + oy * rows.taps,
-                  rows.count[oy], out_w, out);
+  fir(tmp + (rows.start[oy] - y0) * out_w, out_w, rows.weight.data() + oy * rows.taps,
+      rows.count[oy], out_w, out);
 }
 
 }  // namespace datagen_gpu

@@ -52,7 +52,7 @@ void input_rows(const AxisTaps& rows, int64_t oy0, int64_t oy1, int64_t* y0, int
 
 // Per-thread scratch of horizontal_rows.
 struct CropScratch {
-  std::vector<float> row;          // one input row (crop columns)
+  std::vector<float> row;          // kLanes input rows (crop columns) converted to float
   std::vector<float> interleaved;  // kLanes rows, column-major
 };
 

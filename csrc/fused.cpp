@@ -89,12 +89,19 @@ struct Worker {
 };
 
 // Calls fn(oy) for output rows [oy0, oy1) of sample b with the resampled
-// (cropped, resized, flipped) pixels of that row in w.rows.
+// (cropped, resized, flipped) pixels of that row in w.rows: the worker's own
+// row buffer, or with `image` (a planar C x out_h x out_w float buffer) row
+// oy of it, written in place.
 template <typename Fn>
-void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker& w, Fn&& fn) {
+void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker& w, float* image,
+                    Fn&& fn) {
   const ImageView s = sample_view(f.src, f.meta, b, f.C);
+  auto rows_at = [&](int64_t oy) {
+    if (image) w.rows.view_of(image, oy, f.out_h * f.out_w);
+  };
   if (!f.boxes) {  // identity: the image is out_h x out_w (checked)
     for (int64_t oy = oy0; oy < oy1; ++oy) {
+      rows_at(oy);
       for (int64_t c = 0; c < f.C; ++c) {
         if (f.flip[b]) {
           load_row(s, s.offset(0, c, oy, s.W - 1), -s.sW, s.W, w.rows.plane(c));
@@ -104,6 +111,7 @@ void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker&
       }
       fn(oy);
     }
+    w.rows.own();
     return;
   }
   if (w.taps.b != b) {
@@ -118,11 +126,13 @@ void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker&
     horizontal_rows(s, c, y0, y1, w.taps.cols, f.out_w, w.scratch, w.tmp.data() + c * plane);
   }
   for (int64_t oy = oy0; oy < oy1; ++oy) {
+    rows_at(oy);
     for (int64_t c = 0; c < f.C; ++c) {
       vertical_row(w.taps.rows, oy, w.tmp.data() + c * plane, y0, f.out_w, w.rows.plane(c));
     }
     fn(oy);
   }
+  w.rows.own();
 }
 
 // Normalize and the store of output row oy.
@@ -135,61 +145,40 @@ void store_normalized(const Fused& f, int64_t b, int64_t oy, Rows& rows) {
   store_pixels(f.dst, b, oy, rows);
 }
 
-// A sample with a contrast step or a blur is one work item, finished through
-// the worker's one-image buffer: its rows are resampled and the steps before
-// contrast (all of them without contrast) applied once, into the buffer,
-// while the grayscale row sums accumulate (float rows, double total, in row
-// order: deterministic, whatever the threads). The remaining steps then run
-// on the buffered rows with the sample's mean; without a blur each row is
-// then normalized and stored, with one the rows go back to the buffer and
-// every plane is blurred from it, normalized and stored.
+// A sample with a contrast step or a blur is one work item, finished in the
+// worker's one-image buffer: its rows are resampled into the buffer and the
+// steps before contrast (all of them without contrast) applied there, while
+// the grayscale row sums accumulate (float rows, double total, in row order:
+// deterministic, whatever the threads). The remaining steps then run on the
+// buffered rows with the sample's mean; without a blur each row is then
+// normalized and stored, with one every plane is blurred from the buffer,
+// normalized and stored.
 void buffered_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
   const int64_t plane = f.out_h * f.out_w;
   w.image.resize(f.C * plane);
+  float* image = w.image.data();
   const bool blur = f.blurred(b);
   const bool contrast = plan.contrast >= 0;
-  auto to_buffer = [&](int64_t oy) {
-    for (int64_t c = 0; c < f.C; ++c) {
-      std::copy_n(w.rows.plane(c), f.out_w, w.image.data() + c * plane + oy * f.out_w);
-    }
-  };
   double sum = 0.0;
   for (int64_t oy0 = 0; oy0 < f.out_h; oy0 += f.rows_per_block) {
     const int64_t oy1 = std::min(f.out_h, oy0 + f.rows_per_block);
-    resample_block(f, b, oy0, oy1, w, [&](int64_t oy) {
+    resample_block(f, b, oy0, oy1, w, image, [&](int64_t) {
       apply_steps(plan, 0, contrast ? plan.contrast : plan.n, 0.0f, w.rows);
       if (contrast) sum += gray_sum(w.rows, false);
-      to_buffer(oy);
     });
   }
   if (contrast) {
     const float mean =
         static_cast<float>(sum / (static_cast<double>(f.out_h) * static_cast<double>(f.out_w)));
     for (int64_t oy = 0; oy < f.out_h; ++oy) {
-      for (int64_t c = 0; c < f.C; ++c) {
-        std::copy_n(w.image.data() + c * plane + oy * f.out_w, f.out_w, w.rows.plane(c));
-      }
+      w.rows.view_of(image, oy, plane);
       apply_steps(plan, plan.contrast, plan.n, mean, w.rows);
-      if (blur) {
-        to_buffer(oy);
-      } else {
-        store_normalized(f, b, oy, w.rows);
-      }
+      if (!blur) store_normalized(f, b, oy, w.rows);
     }
+    w.rows.own();
   }
   if (!blur) return;
-  ImageView buf;
-  buf.data = reinterpret_cast<char*>(w.image.data());
-  buf.dtype = at::kFloat;
-  buf.elem_size = sizeof(float);
-  buf.B = 1;
-  buf.C = f.C;
-  buf.H = f.out_h;
-  buf.W = f.out_w;
-  buf.sB = 0;
-  buf.sC = plane;
-  buf.sH = f.out_w;
-  buf.sW = 1;
+  const ImageView buf = planar_view(image, f.C, f.out_h, f.out_w);
   const float* weights = f.blur_w.data() + b * f.blur_k;
   for (int64_t c = 0; c < f.C; ++c) {
     blur_rows(buf, 0, c, 0, f.out_h, weights, f.blur_k, f.blur_e[b], w.blur,
@@ -230,7 +219,7 @@ void run(const Fused& f, int64_t B) {
       if (it.oy1 < 0) {
         buffered_sample(f, plan, it.b, w);
       } else {
-        resample_block(f, it.b, it.oy0, it.oy1, w, [&](int64_t oy) {
+        resample_block(f, it.b, it.oy0, it.oy1, w, nullptr, [&](int64_t oy) {
           apply_steps(plan, 0, plan.n, 0.0f, w.rows);
           store_normalized(f, it.b, oy, w.rows);
         });

@@ -20,8 +20,10 @@ namespace datagen_gpu {
   void fir(const float* src, int64_t step, const float* w, int64_t k, int64_t n, float* out); \
   void resample_lanes(const float* in, const int64_t* start, int64_t lo, const float* weight, \
                       int64_t taps, int64_t out_w, int64_t lanes, float* tmp);                \
-  void resample_column(const float* rows, const float* w, int64_t count, int64_t out_w,       \
-                       float* out);                                                           \
+  void fir_symmetric(const float* const* row, const float* wc, int64_t e, int64_t n,         \
+                     float* out);                                                             \
+  void interleave8(const float* const* rows, int64_t n, float* ib);                           \
+  void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib);                      \
   }
 
 DATAGEN_DECLARE_ISA(isa_default)
@@ -85,9 +87,16 @@ void resample_lanes(const float* in, const int64_t* start, int64_t lo, const flo
   DATAGEN_DISPATCH(resample_lanes, in, start, lo, weight, taps, out_w, lanes, tmp);
 }
 
-void resample_column(const float* rows, const float* w, int64_t count, int64_t out_w,
-                     float* out) {
-  DATAGEN_DISPATCH(resample_column, rows, w, count, out_w, out);
+void fir_symmetric(const float* const* row, const float* wc, int64_t e, int64_t n, float* out) {
+  DATAGEN_DISPATCH(fir_symmetric, row, wc, e, n, out);
+}
+
+void interleave8(const float* const* rows, int64_t n, float* ib) {
+  DATAGEN_DISPATCH(interleave8, rows, n, ib);
+}
+
+void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib) {
+  DATAGEN_DISPATCH(interleave8_u8, rows, n, ib);
 }
 
 }  // namespace datagen_gpu

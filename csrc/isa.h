@@ -26,17 +26,27 @@ inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
 // Sum of the row's grayscale (contrast's mean), accumulated in 8 fixed lanes.
 float gray_sum(Rows& rows, bool quantized);
 
-// out[x] = sum_t w[t] * src[x + t * step], x in [0, n), t in [0, k).
+// out[x] = sum_t w[t] * src[x + t * step], x in [0, n), t in [0, k) (the
+// resampling's vertical pass).
 void fir(const float* src, int64_t step, const float* w, int64_t k, int64_t n, float* out);
+
+// The symmetric FIR of the blur: with wc the centre tap (wc[j] weighs both
+// row[e - j] and row[e + j], j = 1 .. e),
+//   out[x] = wc[0] * row[e][x] + sum_j wc[j] * (row[e - j][x] + row[e + j][x]).
+// row holds 2e + 1 row pointers: rows of an image (vertical pass) or one
+// padded row shifted by -e .. e (horizontal pass).
+void fir_symmetric(const float* const* row, const float* wc, int64_t e, int64_t n, float* out);
+
+// ib[x * 8 + r] = rows[r][x] for x in [0, n), r < 8: 8 input rows interleaved
+// for resample_lanes; the uint8 form scales by 1 / 255 as load_row.
+void interleave8(const float* const* rows, int64_t n, float* ib);
+void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib);
 
 // Horizontal resampling of 8 interleaved rows (lane r of column x at
 // in[x * 8 + r]): acc[ox, r] = sum_t weight[ox * taps + t] * in[(start[ox] - lo + t) * 8 + r],
 // stored to tmp[r * out_w + ox] for the first `lanes` lanes.
 void resample_lanes(const float* in, const int64_t* start, int64_t lo, const float* weight,
                     int64_t taps, int64_t out_w, int64_t lanes, float* tmp);
-
-// out[ox] = sum_{t < count} w[t] * rows[t * out_w + ox] (0 when count == 0).
-void resample_column(const float* rows, const float* w, int64_t count, int64_t out_w, float* out);
 
 // CPU ISA levels of the row kernels.
 enum CpuIsa : int64_t { kIsaDefault = 0, kIsaAvx2 = 1 };

@@ -47,33 +47,63 @@ float gray_sum(Rows& rows, bool quantized) {
   return color::sum_row(rows.gray(), rows.W);
 }
 
-// Blocks of kBlock outputs stay in registers across all taps; the j-loops
-// have a fixed trip count, so they vectorize along x (4 SSE2 / 2 AVX2
-// accumulator registers), each lane summing its taps in order t = 0 .. k-1.
-constexpr int64_t kFirBlock = 16;
+// The FIRs keep blocks of 32 outputs in registers across all taps (GCC vector
+// extensions of the ISA's native width: 4 AVX2 or 8 SSE2 accumulators, enough
+// independent sums to hide the add latency); every lane does the scalar
+// tail's operations in the same order.
+#if defined(DATAGEN_ISA_AVX2)
+constexpr int kVec = 8;
+#else
+constexpr int kVec = 4;
+#endif
+constexpr int kFirBlock = 32, kAcc = kFirBlock / kVec;
+typedef float FV __attribute__((vector_size(kVec * sizeof(float))));
+typedef float FVu __attribute__((vector_size(kVec * sizeof(float)), aligned(4)));  // unaligned
+
+inline FV loadv(const float* p) { return *reinterpret_cast<const FVu*>(p); }
+inline void storev(float* p, FV v) { *reinterpret_cast<FVu*>(p) = v; }
 
 void fir(const float* __restrict src, int64_t step, const float* __restrict w, int64_t k,
          int64_t n, float* __restrict out) {
   int64_t x0 = 0;
   for (; x0 + kFirBlock <= n; x0 += kFirBlock) {
-    float acc[kFirBlock] = {};
+    FV acc[kAcc] = {};
     for (int64_t t = 0; t < k; ++t) {
-      const float wt = w[t];
       const float* s = src + x0 + t * step;
-#pragma omp simd
-      for (int64_t j = 0; j < kFirBlock; ++j) acc[j] += wt * s[j];
+      const FV wt = FV{} + w[t];
+      for (int q = 0; q < kAcc; ++q) acc[q] += wt * loadv(s + kVec * q);
     }
-    for (int64_t j = 0; j < kFirBlock; ++j) out[x0 + j] = acc[j];
+    for (int q = 0; q < kAcc; ++q) storev(out + x0 + kVec * q, acc[q]);
   }
-  if (x0 < n) {
-    float acc[kFirBlock] = {};
-    const int64_t m = n - x0;
-    for (int64_t t = 0; t < k; ++t) {
-      const float wt = w[t];
-      const float* s = src + x0 + t * step;
-      for (int64_t j = 0; j < m; ++j) acc[j] += wt * s[j];
+  for (int64_t x = x0; x < n; ++x) {
+    float acc = 0.0f;
+    for (int64_t t = 0; t < k; ++t) acc += w[t] * src[x + t * step];
+    out[x] = acc;
+  }
+}
+
+// The symmetric FIR: per lane the centre product first, then the pairs
+// j = 1 .. e, each pair's two inputs added before the multiply.
+void fir_symmetric(const float* const* __restrict row, const float* __restrict wc, int64_t e,
+                   int64_t n, float* __restrict out) {
+  const float* centre = row[e];
+  int64_t x0 = 0;
+  for (; x0 + kFirBlock <= n; x0 += kFirBlock) {
+    const FV w0 = FV{} + wc[0];
+    FV acc[kAcc];
+    for (int q = 0; q < kAcc; ++q) acc[q] = w0 * loadv(centre + x0 + kVec * q);
+    for (int64_t t = 1; t <= e; ++t) {
+      const FV wt = FV{} + wc[t];
+      const float* a = row[e - t] + x0;
+      const float* b = row[e + t] + x0;
+      for (int q = 0; q < kAcc; ++q) acc[q] += wt * (loadv(a + kVec * q) + loadv(b + kVec * q));
     }
-    for (int64_t j = 0; j < m; ++j) out[x0 + j] = acc[j];
+    for (int q = 0; q < kAcc; ++q) storev(out + x0 + kVec * q, acc[q]);
+  }
+  for (int64_t x = x0; x < n; ++x) {
+    float acc = wc[0] * centre[x];
+    for (int64_t t = 1; t <= e; ++t) acc += wc[t] * (row[e - t][x] + row[e + t][x]);
+    out[x] = acc;
   }
 }
 
@@ -102,6 +132,44 @@ inline void transpose8x8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 #endif
+
+// ib[x * 8 + r] = value of rows[r][x], x in [0, n): 8 rows interleaved for
+// resample_lanes (AVX2: 8x8 blocks loaded, transposed in registers, stored
+// whole). The uint8 form converts as load_row does: level * (1 / 255).
+void interleave8(const float* const* __restrict rows, int64_t n, float* __restrict ib) {
+  int64_t x = 0;
+#if defined(DATAGEN_ISA_AVX2)
+  for (; x + 8 <= n; x += 8) {
+    __m256 v[8];
+    for (int r = 0; r < 8; ++r) v[r] = _mm256_loadu_ps(rows[r] + x);
+    transpose8x8(v);
+    for (int j = 0; j < 8; ++j) _mm256_storeu_ps(ib + (x + j) * 8, v[j]);
+  }
+#endif
+  for (; x < n; ++x) {
+    for (int r = 0; r < 8; ++r) ib[x * 8 + r] = rows[r][x];
+  }
+}
+
+void interleave8_u8(const uint8_t* const* __restrict rows, int64_t n, float* __restrict ib) {
+  constexpr float kScale = 1.0f / 255.0f;
+  int64_t x = 0;
+#if defined(DATAGEN_ISA_AVX2)
+  const __m256 scale = _mm256_set1_ps(kScale);
+  for (; x + 8 <= n; x += 8) {
+    __m256 v[8];
+    for (int r = 0; r < 8; ++r) {
+      const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(rows[r] + x));
+      v[r] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)), scale);
+    }
+    transpose8x8(v);
+    for (int j = 0; j < 8; ++j) _mm256_storeu_ps(ib + (x + j) * 8, v[j]);
+  }
+#endif
+  for (; x < n; ++x) {
+    for (int r = 0; r < 8; ++r) ib[x * 8 + r] = static_cast<float>(rows[r][x]) * kScale;
+  }
+}
 
 void resample_lanes(const float* __restrict in, const int64_t* __restrict start, int64_t lo,
                     const float* __restrict weight, int64_t taps, int64_t out_w, int64_t lanes,
@@ -135,16 +203,6 @@ void resample_lanes(const float* __restrict in, const int64_t* __restrict start,
       for (int64_t r = 0; r < 8; ++r) acc[r] += wt * x[t * 8 + r];
     }
     for (int64_t r = 0; r < lanes; ++r) tmp[r * out_w + ox] = acc[r];
-  }
-}
-
-void resample_column(const float* __restrict rows, const float* __restrict w, int64_t count,
-                     int64_t out_w, float* __restrict out) {
-  for (int64_t ox = 0; ox < out_w; ++ox) out[ox] = 0.0f;
-  for (int64_t t = 0; t < count; ++t) {
-    const float wt = w[t];
-    const float* __restrict x = rows + t * out_w;
-    for (int64_t ox = 0; ox < out_w; ++ox) out[ox] += wt * x[ox];
   }
 }
 

@@ -68,6 +68,8 @@ def test_fused_augment_bit_identical_across_isas(isa_outputs):
         return F.fused_augment(x, boxes, (23, 27), flip=torch.tensor([True, False, True, False]),
                                grayscale=torch.tensor([False, True, False, False]),
                                mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225],
+                               blur_kernel=9, blur_sigma=torch.tensor([0.4, 1.0, 2.0, 1.3]),
+                               blur_apply=torch.tensor([True, True, False, True]),
                                out_dtype=torch.float32, **a)
 
     base, best = isa_outputs(run)
@@ -83,9 +85,12 @@ def test_set_cpu_isa_errors():
 
 @pytest.mark.parametrize("out", [(23, 27), (40, 37), (9, 64)])
 def test_resample_and_blur_bit_identical_across_isas(isa_outputs, out):
-    """The resampling passes (8-column transposed stores on AVX2) and the blur FIR."""
+    """The resampling passes (8x8 transposed loads and stores on AVX2) from every
+    source kind (uint8 and float32 rows read in place, float16 and strided rows
+    converted first) and the blur FIRs (full 32-wide blocks and scalar tails)."""
     gen = torch.Generator().manual_seed(out[0] * 100 + out[1])
     x = (torch.rand(5, 3, 45, 61, generator=gen) * 255).to(torch.uint8)
+    wide = torch.rand(2, 3, 30, 101, generator=gen)
     boxes = torch.tensor([[0.0, 0.0, 45.0, 61.0], [3.5, 2.0, 30.0, 41.0], [10.0, 5.0, 20.0, 20.0],
                           [1.0, 1.0, 44.0, 59.0], [-4.0, 50.0, 30.0, 30.0]])
     sigma = torch.tensor([0.3, 1.0, 2.0, 0.7, 1.5])
@@ -93,7 +98,12 @@ def test_resample_and_blur_bit_identical_across_isas(isa_outputs, out):
     def run():
         return [F.resized_crop(x, boxes, out, out_dtype=torch.float32),
                 F.resized_crop(x, boxes, out, antialias=False, flip=True),
-                F.gaussian_blur(x.float() / 255, 7, sigma)]
+                F.resized_crop(x.float() / 255, boxes, out),
+                F.resized_crop(x.half(), boxes, out, out_dtype=torch.float32),
+                F.resized_crop(x.contiguous(memory_format=torch.channels_last), boxes, out),
+                F.gaussian_blur(x.float() / 255, 7, sigma),
+                F.gaussian_blur(x, 9, sigma),
+                F.gaussian_blur(wide, 13, sigma[:2])]
 
     base, best = isa_outputs(run)
     for u, v in zip(base, best):
