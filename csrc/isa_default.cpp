@@ -1,4 +1,8 @@
-// The color row kernels for the baseline ISA (SSE2 on x86-64); see isa.h.
+// The row kernels for the baseline ISA (SSE2 on x86-64); see isa.h.
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "isa.h"
 
 #define DATAGEN_ISA isa_default

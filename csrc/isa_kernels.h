@@ -1,11 +1,11 @@
-// The body of the per-ISA color row kernels (see isa.h). Included by
+// The body of the per-ISA row kernels (see isa.h). Included by
 // isa_default.cpp and isa_avx2.cpp with DATAGEN_ISA naming
 // the namespace; the AVX2 file includes it under `#pragma GCC target`.
 // Only functions of that namespace may be defined here: an inline function
 // shared with other files would otherwise be emitted with the ISA's
 // instructions and could be the copy the linker keeps for every caller.
-// The color_math.h row functions are defined (default ISA) before the pragma
-// and inlined here, where they are vectorized for the ISA.
+// isa_vector.h and color_pixels.h are included inside the namespace for
+// that reason.
 #ifndef DATAGEN_ISA
 #error "define DATAGEN_ISA before including isa_kernels.h"
 #endif
@@ -13,55 +13,105 @@
 namespace datagen_gpu {
 namespace DATAGEN_ISA {
 
-void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows) {
-  const int64_t n = rows.W;
-  float* r = rows.plane(0);
+#include "isa_vector.h"
+#include "color_pixels.h"
+
+// Steps [begin, end) of the plan on one RGB pixel (or kVec of them).
+template <typename T>
+inline void rgb_steps(const Plan& plan, int begin, int end, float mean, T& r, T& g, T& b) {
   for (int k = begin; k < end; ++k) {
     const Step& s = plan.steps[k];
     switch (s.op) {
       case kBrightness:
-        for (int64_t c = 0; c < rows.C; ++c) color::brightness_row(rows.plane(c), n, s.factor);
+        r = brightness_px(r, s.factor);
+        g = brightness_px(g, s.factor);
+        b = brightness_px(b, s.factor);
         break;
-      case kContrast:
-        for (int64_t c = 0; c < rows.C; ++c) color::blend_scalar_row(rows.plane(c), n, s.factor, mean);
+      case kContrast: {
+        const float c = (1.0f - s.factor) * mean;
+        r = contrast_px(r, s.factor, c);
+        g = contrast_px(g, s.factor, c);
+        b = contrast_px(b, s.factor, c);
         break;
+      }
       case kSaturation: {
-        float* gray = rows.gray();
-        color::gray_row(r, rows.plane(1), rows.plane(2), n, s.quantized, gray);
-        for (int64_t c = 0; c < 3; ++c) color::blend_row(rows.plane(c), gray, n, s.factor);
+        const T y = gray_px(r, g, b, s.quantized);
+        const float f = s.factor, k1 = 1.0f - f;
+        r = blend_px(r, y, f, k1);
+        g = blend_px(g, y, f, k1);
+        b = blend_px(b, y, f, k1);
         break;
       }
       case kHue:
-        color::hue_row(r, rows.plane(1), rows.plane(2), n, s.factor);
+        hue_px(r, g, b, s.factor);
         break;
       case kSolarize:
-        for (int64_t c = 0; c < rows.C; ++c) color::solarize_row(rows.plane(c), n, s.factor);
+        r = solarize_px(r, s.factor);
+        g = solarize_px(g, s.factor);
+        b = solarize_px(b, s.factor);
         break;
     }
   }
 }
 
-float gray_sum(Rows& rows, bool quantized) {
-  if (rows.C != 3) return color::sum_row(rows.plane(0), rows.W);
-  color::gray_row(rows.plane(0), rows.plane(1), rows.plane(2), rows.W, quantized, rows.gray());
-  return color::sum_row(rows.gray(), rows.W);
+// Steps [begin, end) on one channel of a non-RGB image (brightness,
+// contrast, solarize: the steps that need no other channel).
+template <typename T>
+inline T plane_steps(const Plan& plan, int begin, int end, float mean, T x) {
+  for (int k = begin; k < end; ++k) {
+    const Step& s = plan.steps[k];
+    if (s.op == kBrightness) x = brightness_px(x, s.factor);
+    if (s.op == kContrast) x = contrast_px(x, s.factor, (1.0f - s.factor) * mean);
+    if (s.op == kSolarize) x = solarize_px(x, s.factor);
+  }
+  return x;
 }
 
-// The FIRs keep blocks of 32 outputs in registers across all taps (GCC vector
-// extensions of the ISA's native width: 4 AVX2 or 8 SSE2 accumulators, enough
-// independent sums to hide the add latency); every lane does the scalar
-// tail's operations in the same order.
-#if defined(DATAGEN_ISA_AVX2)
-constexpr int kVec = 8;
-#else
-constexpr int kVec = 4;
-#endif
-constexpr int kFirBlock = 32, kAcc = kFirBlock / kVec;
-typedef float FV __attribute__((vector_size(kVec * sizeof(float))));
-typedef float FVu __attribute__((vector_size(kVec * sizeof(float)), aligned(4)));  // unaligned
+// RGB rows: all the steps on kVec pixels at a time, kept in registers
+// between the steps; other channel counts: plane by plane.
+void apply_steps(const Plan& plan, int begin, int end, float mean, Rows& rows) {
+  const int64_t n = rows.W;
+  if (rows.C == 3) {
+    float* pr = rows.plane(0);
+    float* pg = rows.plane(1);
+    float* pb = rows.plane(2);
+    int64_t i = 0;
+    for (; i + kVec <= n; i += kVec) {
+      FV r = loadv(pr + i), g = loadv(pg + i), b = loadv(pb + i);
+      rgb_steps(plan, begin, end, mean, r, g, b);
+      storev(pr + i, r);
+      storev(pg + i, g);
+      storev(pb + i, b);
+    }
+    for (; i < n; ++i) rgb_steps(plan, begin, end, mean, pr[i], pg[i], pb[i]);
+    return;
+  }
+  for (int64_t c = 0; c < rows.C; ++c) {
+    float* x = rows.plane(c);
+    int64_t i = 0;
+    for (; i + kVec <= n; i += kVec) storev(x + i, plane_steps(plan, begin, end, mean, loadv(x + i)));
+    for (; i < n; ++i) x[i] = plane_steps(plan, begin, end, mean, x[i]);
+  }
+}
 
-inline FV loadv(const float* p) { return *reinterpret_cast<const FVu*>(p); }
-inline void storev(float* p, FV v) { *reinterpret_cast<FVu*>(p) = v; }
+float gray_sum(Rows& rows, bool quantized) {
+  if (rows.C != 3) return color::sum_row(rows.plane(0), rows.W);
+  const float* r = rows.plane(0);
+  const float* g = rows.plane(1);
+  const float* b = rows.plane(2);
+  float* y = rows.gray();
+  int64_t i = 0;
+  for (; i + kVec <= rows.W; i += kVec) {
+    storev(y + i, gray_px(loadv(r + i), loadv(g + i), loadv(b + i), quantized));
+  }
+  for (; i < rows.W; ++i) y[i] = gray_px(r[i], g[i], b[i], quantized);
+  return color::sum_row(y, rows.W);
+}
+
+// The FIRs keep blocks of kFirBlock outputs in registers across all taps
+// (4 AVX2 or 8 SSE2 accumulators, enough independent sums to hide the add
+// latency); every lane does the scalar tail's operations in the same order.
+constexpr int kFirBlock = 32, kAcc = kFirBlock / kVec;
 
 void fir(const float* __restrict src, int64_t step, const float* __restrict w, int64_t k,
          int64_t n, float* __restrict out) {
