@@ -5,6 +5,7 @@
 
 #include "isa.h"
 #include "common.h"
+#include "output_cache.h"
 
 extern "C" {
 // `import datagen_gpu._C` loads this library, which runs the registrations.
@@ -42,9 +43,13 @@ TORCH_LIBRARY(datagen_gpu, m) {
   m.def("_set_poison_outputs(bool enable) -> ()");
   // the CPU ISA of the color row kernels: -1 the best, 0 baseline, 1 AVX2; returns the one in use
   m.def("_set_cpu_isa(int level) -> int");
+  // the cache of large CPU outputs (output_cache.h): limit >= 0 sets the cap on
+  // idle bytes, -2 empties it, -1 only reads; returns [idle bytes, limit]
+  m.def("_cpu_output_cache(int limit) -> int[]");
 }
 
 TORCH_LIBRARY_IMPL(datagen_gpu, CompositeExplicitAutograd, m) {
   m.impl("_set_poison_outputs", &datagen_gpu::set_poison_outputs);
   m.impl("_set_cpu_isa", &datagen_gpu::set_cpu_isa);
+  m.impl("_cpu_output_cache", &datagen_gpu::cpu_output_cache);
 }

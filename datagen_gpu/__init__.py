@@ -8,6 +8,7 @@ importing this package needs neither a GPU nor triton).
 from . import _extension  # noqa: F401  (loads the op schemas and CPU kernels)
 from . import ops  # noqa: F401  (fake and CUDA registrations)
 from . import functional
+from .memory import cpu_cache_info, empty_cpu_cache, set_cpu_cache_limit
 
 __version__ = "0.1.0"
-__all__ = ["functional", "__version__"]
+__all__ = ["functional", "cpu_cache_info", "empty_cpu_cache", "set_cpu_cache_limit", "__version__"]
