@@ -11,6 +11,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "color_math.h"
 #include "output_cache.h"
 #include "row_io_simd.h"
 
@@ -127,6 +128,19 @@ void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, flo
 void store_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, const float* src) {
   char* base = v.data + offset * v.elem_size;
   DATAGEN_DISPATCH_IMAGE_DTYPE(v.dtype, store_impl, base, stride, n, src)
+}
+
+void store_row_normalized(const ImageView& v, int64_t offset, int64_t stride, int64_t n,
+                          float* src, float mean, float inv_std) {
+  if (v.dtype == at::kFloat && stride == 1) {
+    float* __restrict d = reinterpret_cast<float*>(v.data) + offset;
+    const float* __restrict x = src;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) d[i] = (x[i] - mean) * inv_std;
+    return;
+  }
+  color::normalize_row(src, n, mean, inv_std);
+  store_row(v, offset, stride, n, src);
 }
 
 namespace {

@@ -39,6 +39,11 @@ void load_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, flo
 // (uint8: round-half-up of clamp(255 * x, 0, 255)).
 void store_row(const ImageView& v, int64_t offset, int64_t stride, int64_t n, const float* src);
 
+// store_row of the normalized row (src[i] - mean) * inv_std, in one pass when
+// the destination is float32 with unit stride (src may be overwritten).
+void store_row_normalized(const ImageView& v, int64_t offset, int64_t stride, int64_t n,
+                          float* src, float mean, float inv_std);
+
 // dst[dst_offset + i] = src[src_offset + (reversed ? n - 1 - i : i)], both views of
 // the same dtype with contiguous rows: a byte copy, no float conversion.
 void copy_row(const ImageView& src, int64_t src_offset, const ImageView& dst, int64_t dst_offset,

@@ -69,8 +69,11 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
   const bool* applied = apply ? apply->const_data_ptr<bool>() : nullptr;
   // the epilogue and the store of one output row
   auto finish = [&](const ImageView& dst, int64_t b, int64_t c, int64_t y, float* row) {
-    if (!shift.empty()) color::normalize_row(row, dst.W, shift[c], inv_std[c]);
-    store_row(dst, dst.offset(b, c, y, 0), dst.sW, dst.W, row);
+    if (shift.empty()) {
+      store_row(dst, dst.offset(b, c, y, 0), dst.sW, dst.W, row);
+    } else {
+      store_row_normalized(dst, dst.offset(b, c, y, 0), dst.sW, dst.W, row, shift[c], inv_std[c]);
+    }
   };
 
   const ImageView src = image_view(images);

@@ -137,12 +137,14 @@ void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker&
 
 // Normalize and the store of output row oy.
 void store_normalized(const Fused& f, int64_t b, int64_t oy, Rows& rows) {
-  if (f.mean) {
-    for (int64_t c = 0; c < f.C; ++c) {
-      color::normalize_row(rows.plane(c), f.out_w, f.mean[c], f.inv_std[c]);
-    }
+  if (!f.mean) {
+    store_pixels(f.dst, b, oy, rows);
+    return;
   }
-  store_pixels(f.dst, b, oy, rows);
+  for (int64_t c = 0; c < f.C; ++c) {
+    store_row_normalized(f.dst, f.dst.offset(b, c, oy, 0), f.dst.sW, f.out_w, rows.plane(c),
+                         f.mean[c], f.inv_std[c]);
+  }
 }
 
 // A sample with a contrast step or a blur is one work item, finished in the
@@ -183,8 +185,12 @@ void buffered_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
   for (int64_t c = 0; c < f.C; ++c) {
     blur_rows(buf, 0, c, 0, f.out_h, weights, f.blur_k, f.blur_e[b], w.blur,
               [&](int64_t y, float* row) {
-                if (f.mean) color::normalize_row(row, f.out_w, f.mean[c], f.inv_std[c]);
-                store_row(f.dst, f.dst.offset(b, c, y, 0), f.dst.sW, f.out_w, row);
+                const int64_t at = f.dst.offset(b, c, y, 0);
+                if (f.mean) {
+                  store_row_normalized(f.dst, at, f.dst.sW, f.out_w, row, f.mean[c], f.inv_std[c]);
+                } else {
+                  store_row(f.dst, at, f.dst.sW, f.out_w, row);
+                }
               });
   }
 }

@@ -103,6 +103,15 @@ def check_range(value: torch.Tensor, name: str, low=None, high=None, *,
     """Value-range check of a parameter tensor; runs only on CPU tensors, eagerly (host_checks)."""
     if not host_checks(value) or value.numel() == 0:
         return
+    if value.dtype != torch.bool:  # the common, valid case in one reduction (NaN propagates)
+        mn, mx = (t.item() for t in torch.aminmax(value))
+        ok = mn == mn and mx == mx
+        if low is not None:
+            ok = ok and (mn >= low if low_inclusive else mn > low)
+        if high is not None:
+            ok = ok and (mx <= high if high_inclusive else mx < high)
+        if ok:
+            return
     bad = torch.zeros_like(value, dtype=torch.bool)
     if low is not None:
         bad |= (value < low) if low_inclusive else (value <= low)
