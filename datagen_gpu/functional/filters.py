@@ -31,9 +31,10 @@ def gaussian_blur(images: torch.Tensor, kernel_size, sigma, apply=None, *, mean=
     [sigma[i], sigma[i]])`` per sample: the 1-D kernel
     ``w[t] = exp(-0.5 ((t - k // 2) / sigma)^2)`` normalized to sum 1, torch
     "reflect" padding of ``k // 2`` (the edge pixel is not repeated), and the
-    2-D kernel ``w ⊗ w``, applied here as two separable passes (horizontal,
-    then vertical, float32 intermediate): equal to torchvision's conv2d up to
-    float32 rounding.
+    2-D kernel ``w ⊗ w``, applied here as two separable passes (on the CPU
+    vertical, then horizontal, one float32 row in between; the Triton kernel
+    horizontal, then vertical): equal to torchvision's conv2d up to float32
+    rounding.
 
     Differences from torchvision: every dtype is computed in float32 (float16
     and bfloat16 inputs too, where torchvision convolves in the input dtype);
