@@ -115,6 +115,21 @@ def test_constructor_errors():
         T.RandomGrayscale()(torch.rand(2, 3, 4, 4), sample_ids=torch.arange(3))
 
 
+@pytest.mark.parametrize("fuse", [True, False])
+def test_bad_batches_name_images(fuse):
+    from datagen_gpu.presets import TwoViews
+
+    pipe = T.Compose([T.RandomHorizontalFlip(0.5), T.RandomGrayscale(0.2)], fuse=fuse)
+    with pytest.raises(ValueError, match="images"):
+        pipe([])
+    with pytest.raises(ValueError, match="images"):
+        TwoViews(pipe)([])
+    with pytest.raises(TypeError, match="images"):
+        pipe("not a batch")
+    with pytest.raises(TypeError, match="images"):
+        T.RandomGrayscale()(3.0)
+
+
 def test_presets_and_two_views(gen):
     from datagen_gpu.presets import TwoViews, byol_views, moco_v2_view, simclr_view
 

@@ -20,10 +20,14 @@ Params = Dict[str, Any]
 
 def batch_of(inputs) -> tuple:
     """(batch size, device) of a batch tensor or a ragged list of tensors."""
-    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
     if isinstance(inputs, (list, tuple)):
-        return len(inputs), first.device
-    return first.shape[0], first.device
+        if len(inputs) == 0 or not isinstance(inputs[0], torch.Tensor):
+            raise ValueError("images: expected a batch tensor or a non-empty list of (C, H, W) tensors")
+        return len(inputs), inputs[0].device
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() == 0:
+        raise TypeError("images: expected a batch tensor or a list of (C, H, W) tensors, "
+                        f"got {type(inputs).__name__}")
+    return inputs.shape[0], inputs.device
 
 
 class RandomTransform(nn.Module):
