@@ -6,6 +6,9 @@ in memory by the same rule.
 """
 import torch
 
+from ._checks import check_tensor
+from ._checks import resolve_out_dtype as _resolve_out_dtype
+
 AUDIO_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _DTYPE_NAMES = "float32, float16 or bfloat16"
 
@@ -41,27 +44,12 @@ def check_float_out_dtype(out_dtype, name="out_dtype"):
 
 
 def resolve_out_dtype(out_dtype, x):
-    if out_dtype is None:
-        return x.dtype
-    if not isinstance(out_dtype, torch.dtype):
-        raise TypeError(f"out_dtype: expected a torch.dtype, got {type(out_dtype).__name__}")
-    check_float_out_dtype(out_dtype)
-    return out_dtype
+    return _resolve_out_dtype(out_dtype, x, check_float_out_dtype)
 
 
 def check_mask_param(p, specs, name):
     """Op-level (B, M) int64 mask starts or widths (what the C++ kernels check)."""
-    _check_tensor(p, name)
-    batch = specs.shape[0]
-    if p.dim() != 2 or p.shape[0] != batch:
-        raise ValueError(f"{name}: expected shape ({batch}, M), got {tuple(p.shape)}")
-    if p.dtype != torch.int64:
-        raise TypeError(f"{name}: expected dtype int64, got {p.dtype}")
-    if p.device != specs.device:
-        raise ValueError(f"{name}: expected device {specs.device} (the spectrograms' device), "
-                         f"got {p.device}")
-    if not p.is_contiguous():
-        raise ValueError(f"{name}: expected a contiguous tensor")
+    check_tensor(p, name, (specs.shape[0], None), torch.int64, specs.device, owner="spectrograms")
 
 
 def check_mask_pair(specs, start, width, start_name, width_name):

@@ -37,12 +37,14 @@ def check_out_dtype(out_dtype, name="out_dtype"):
         raise TypeError(f"{name}: expected one of uint8, float16, bfloat16, float32, got {out_dtype}")
 
 
-def resolve_out_dtype(out_dtype: Optional[torch.dtype], images: torch.Tensor) -> torch.dtype:
+def resolve_out_dtype(out_dtype: Optional[torch.dtype], x: torch.Tensor, check=None) -> torch.dtype:
+    """``out_dtype``, or the input's dtype when None; ``check`` (default: an image
+    dtype) validates an explicit one."""
     if out_dtype is None:
-        return images.dtype
+        return x.dtype
     if not isinstance(out_dtype, torch.dtype):
         raise TypeError(f"out_dtype: expected a torch.dtype, got {type(out_dtype).__name__}")
-    check_out_dtype(out_dtype)
+    (check or check_out_dtype)(out_dtype)
     return out_dtype
 
 
@@ -82,20 +84,27 @@ def as_param(value, images, name, dtype, default=None):
     return value.to(dtype).contiguous()
 
 
-def check_param(value, images, name, dtype):
-    """Strict check of an op-level per-sample parameter (what the C++ kernels check)."""
-    batch = images.shape[0]
+def check_tensor(value, name, shape, dtype, device, *, owner="images", shape_note=""):
+    """Strict check of an op-level tensor argument (what the C++ kernels check): a
+    contiguous tensor of ``shape`` (None: any size there), ``dtype``, on ``device``
+    (the device of the ``owner`` argument)."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}")
-    if value.dim() != 1 or value.shape[0] != batch:
-        raise ValueError(f"{name}: expected shape ({batch},), got {tuple(value.shape)}")
+    if value.dim() != len(shape) or any(s is not None and v != s for v, s in zip(value.shape, shape)):
+        dims = ", ".join("M" if s is None else str(s) for s in shape)
+        want = f"({dims},)" if len(shape) == 1 else f"({dims})"
+        raise ValueError(f"{name}: expected shape {want}{shape_note}, got {tuple(value.shape)}")
     if value.dtype != dtype:
         raise TypeError(f"{name}: expected dtype {dtype}, got {value.dtype}")
-    if value.device != images.device:
-        raise ValueError(f"{name}: expected device {images.device} (the images' device), "
-                         f"got {value.device}")
+    if value.device != device:
+        raise ValueError(f"{name}: expected device {device} (the {owner}' device), got {value.device}")
     if not value.is_contiguous():
         raise ValueError(f"{name}: expected a contiguous tensor")
+
+
+def check_param(value, images, name, dtype):
+    """Strict check of an op-level per-sample parameter: (B,) ``dtype`` on the images' device."""
+    check_tensor(value, name, (images.shape[0],), dtype, images.device)
 
 
 def check_range(value: torch.Tensor, name: str, low=None, high=None, *,
@@ -142,15 +151,4 @@ def check_kernel_size(kernel_size, images):
 def check_channel_param(value, channels, device, name):
     """An op-level per-channel parameter (normalize's mean / std): a contiguous
     (channels,) float32 tensor on the images' device (what the C++ ops check)."""
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name}: expected a tensor, got {type(value).__name__}")
-    if value.dim() != 1 or value.shape[0] != channels:
-        raise ValueError(f"{name}: expected shape ({channels},), one value per channel, "
-                         f"got {tuple(value.shape)}")
-    if value.dtype != torch.float32:
-        raise TypeError(f"{name}: expected dtype torch.float32, got {value.dtype}")
-    if value.device != device:
-        raise ValueError(f"{name}: expected device {device} (the images' device), "
-                         f"got {value.device}")
-    if not value.is_contiguous():
-        raise ValueError(f"{name}: expected a contiguous tensor")
+    check_tensor(value, name, (channels,), torch.float32, device, shape_note=", one value per channel")

@@ -7,7 +7,7 @@ selects no step, and hue factors are reduced modulo 1.
 """
 import torch
 
-from ._checks import check_images, check_param, check_range, host_checks
+from ._checks import check_images, check_param, check_range, check_tensor, host_checks
 
 # uint8 thresholds are in 0..255, float thresholds in 0..1 (torchvision's _max_value)
 MAX_VALUE = {torch.uint8: 255.0, torch.float16: 1.0, torch.bfloat16: 1.0, torch.float32: 1.0}
@@ -33,17 +33,7 @@ def check_order(order, images, name="order"):
     """(B, 4) int64, each row a permutation of 0 (brightness), 1 (contrast),
     2 (saturation), 3 (hue); the permutation check runs on CPU tensors."""
     batch = images.shape[0]
-    if not isinstance(order, torch.Tensor):
-        raise TypeError(f"{name}: expected a tensor, got {type(order).__name__}")
-    if order.dim() != 2 or tuple(order.shape) != (batch, 4):
-        raise ValueError(f"{name}: expected shape ({batch}, 4), got {tuple(order.shape)}")
-    if order.dtype != torch.int64:
-        raise TypeError(f"{name}: expected dtype torch.int64, got {order.dtype}")
-    if order.device != images.device:
-        raise ValueError(f"{name}: expected device {images.device} (the images' device), "
-                         f"got {order.device}")
-    if not order.is_contiguous():
-        raise ValueError(f"{name}: expected a contiguous tensor")
+    check_tensor(order, name, (batch, 4), torch.int64, images.device)
     if host_checks(order) and batch > 0:
         expected = torch.arange(4, dtype=torch.int64)
         bad = (order.sort(dim=1).values != expected).any(dim=1)
