@@ -135,16 +135,18 @@ void resample_block(const Fused& f, int64_t b, int64_t oy0, int64_t oy1, Worker&
   w.rows.own();
 }
 
-// Normalize and the store of output row oy.
+// Normalize and the store of row y of channel c of sample b.
+void store_channel(const Fused& f, int64_t b, int64_t c, int64_t y, float* row) {
+  const int64_t at = f.dst.offset(b, c, y, 0);
+  if (f.mean) {
+    store_row_normalized(f.dst, at, f.dst.sW, f.out_w, row, f.mean[c], f.inv_std[c]);
+  } else {
+    store_row(f.dst, at, f.dst.sW, f.out_w, row);
+  }
+}
+
 void store_normalized(const Fused& f, int64_t b, int64_t oy, Rows& rows) {
-  if (!f.mean) {
-    store_pixels(f.dst, b, oy, rows);
-    return;
-  }
-  for (int64_t c = 0; c < f.C; ++c) {
-    store_row_normalized(f.dst, f.dst.offset(b, c, oy, 0), f.dst.sW, f.out_w, rows.plane(c),
-                         f.mean[c], f.inv_std[c]);
-  }
+  for (int64_t c = 0; c < f.C; ++c) store_channel(f, b, c, oy, rows.plane(c));
 }
 
 // A sample with a contrast step or a blur is one work item, finished in the
@@ -184,14 +186,7 @@ void buffered_sample(const Fused& f, const Plan& plan, int64_t b, Worker& w) {
   const float* weights = f.blur_w.data() + b * f.blur_k;
   for (int64_t c = 0; c < f.C; ++c) {
     blur_rows(buf, 0, c, 0, f.out_h, weights, f.blur_k, f.blur_e[b], w.blur,
-              [&](int64_t y, float* row) {
-                const int64_t at = f.dst.offset(b, c, y, 0);
-                if (f.mean) {
-                  store_row_normalized(f.dst, at, f.dst.sW, f.out_w, row, f.mean[c], f.inv_std[c]);
-                } else {
-                  store_row(f.dst, at, f.dst.sW, f.out_w, row);
-                }
-              });
+              [&](int64_t y, float* row) { store_channel(f, b, c, y, row); });
   }
 }
 
