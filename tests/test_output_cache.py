@@ -104,3 +104,36 @@ def test_bad_limits():
         datagen_gpu.set_cpu_cache_limit(True)
     with pytest.raises(ValueError, match="limit_bytes"):
         datagen_gpu.set_cpu_cache_limit(-1)
+
+
+@pytest.mark.parametrize("out_dtype", [torch.uint8, torch.float32])
+def test_cached_outputs_keep_layout_and_values(cache, out_dtype):
+    """Outputs large enough for the cache (>= 1 MiB), NCHW and channels-last."""
+    x = _images(b=6, seed=2)
+    boxes = torch.tensor([[5.0, 7.0, 200.0, 230.0]] * 6)
+    flip = torch.tensor([True, False] * 3)
+    small = F.resized_crop(x[:1], boxes[:1], 64, flip=flip[:1], out_dtype=out_dtype)  # uncached
+    for layout in (torch.contiguous_format, torch.channels_last):
+        xi = x.contiguous(memory_format=layout)
+        out = F.resized_crop(xi, boxes, 256, flip=flip, out_dtype=out_dtype)
+        assert out.numel() * out.element_size() >= 1 << 20
+        assert out.is_contiguous(memory_format=layout)
+        ref = F.resized_crop(x, boxes, 256, flip=flip, out_dtype=out_dtype)
+        assert torch.equal(out, ref)
+        assert torch.equal(F.resized_crop(xi[:1], boxes[:1], 64, flip=flip[:1], out_dtype=out_dtype),
+                           small)
+
+
+def test_cached_buffers_are_poisoned_when_asked(cache):
+    """Poisoning (datagen_gpu.testing) also covers buffers served by the cache."""
+    from datagen_gpu.testing import poison_outputs
+
+    x = _images()
+    want = F.normalize(x, MEAN, STD)
+    ptr = want.data_ptr()
+    del want
+    with poison_outputs():
+        got = F.normalize(x, MEAN, STD)
+    assert got.data_ptr() == ptr  # the reused buffer, NaN-filled, then fully written
+    assert not torch.isnan(got).any()
+    assert torch.equal(got, F.normalize(x, MEAN, STD))
