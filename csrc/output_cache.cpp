@@ -35,7 +35,11 @@ int64_t limit_from_env() {
   if (v == nullptr || *v == '\0') return kDefaultCacheLimit;
   char* end = nullptr;
   const long long mb = std::strtoll(v, &end, 10);
-  if (end == v || *end != '\0' || mb < 0) return kDefaultCacheLimit;
+  if (end == v || *end != '\0' || mb < 0 || mb > (int64_t{1} << 40)) {
+    TORCH_WARN("DATAGEN_GPU_CPU_CACHE_MB: expected a whole number of MiB >= 0, got '", v,
+               "'; using the default, ", kDefaultCacheLimit >> 20, " MiB");
+    return kDefaultCacheLimit;
+  }
   return static_cast<int64_t>(mb) << 20;
 }
 

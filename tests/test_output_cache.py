@@ -137,3 +137,19 @@ def test_cached_buffers_are_poisoned_when_asked(cache):
     assert got.data_ptr() == ptr  # the reused buffer, NaN-filled, then fully written
     assert not torch.isnan(got).any()
     assert torch.equal(got, F.normalize(x, MEAN, STD))
+
+
+@pytest.mark.parametrize("value, limit", [("0", 0), ("64", 64 << 20), ("lots", 256 << 20)])
+def test_limit_from_the_environment(value, limit):
+    """DATAGEN_GPU_CPU_CACHE_MB sets the limit; a bad value warns (naming the
+    variable) and keeps the default."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import datagen_gpu; print(datagen_gpu.cpu_cache_info()['limit_bytes'])"
+    env = {**os.environ, "DATAGEN_GPU_CPU_CACHE_MB": value}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert int(run.stdout) == limit
+    assert ("DATAGEN_GPU_CPU_CACHE_MB" in run.stderr) == (value == "lots")
