@@ -5,8 +5,8 @@
 // Fused jitter: each sample has a plan, the list of its non-identity steps in
 // its own order (brightness 0, contrast 1, saturation 2, hue 3). Work items
 // are (sample, block of rows); a row is loaded into planar float buffers, the
-// steps run on the whole row (isa.h: compiled per CPU ISA), the row
-// is stored once.
+// steps run on it pixel by pixel (isa.h: compiled per CPU ISA), the row is
+// stored once.
 // Contrast needs the mean grayscale of the image as it is when contrast runs:
 // a first pass applies the steps before contrast in registers and writes one
 // partial sum per (sample, row block); the partials are added in a fixed
@@ -239,7 +239,7 @@ at::Tensor solarize_cpu(const at::Tensor& images, const at::Tensor& threshold,
   const ImageView dst = image_view(out);
   const float* t = threshold.const_data_ptr<float>();
   const bool* a = apply.const_data_ptr<bool>();
-  std::vector<float> thr(src.B);
+  std::vector<Plan> plans(src.B);
   for (int64_t b = 0; b < src.B; ++b) {
     float v = t[b];
     switch (src.dtype) {
@@ -252,18 +252,19 @@ at::Tensor solarize_cpu(const at::Tensor& images, const at::Tensor& threshold,
       case at::kBFloat16: v = static_cast<float>(c10::BFloat16(v)); break;
       default: break;
     }
-    thr[b] = a[b] ? v : kInf;
+    if (a[b]) plans[b].add(Step{kSolarize, v, false});  // not applied: no step (a copy)
   }
+  // one channel row at a time: the solarize step of the plan (isa.h)
   const int64_t rows = src.B * src.C * src.H;
   at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
-    std::vector<float> buf(src.W);
+    Rows buf(1, src.W);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t b = r / (src.C * src.H);
       const int64_t c = (r / src.H) % src.C;
       const int64_t h = r % src.H;
-      load_row(src, src.offset(b, c, h, 0), src.sW, src.W, buf.data());
-      color::solarize_row(buf.data(), src.W, thr[b]);
-      store_row(dst, dst.offset(b, c, h, 0), dst.sW, dst.W, buf.data());
+      load_row(src, src.offset(b, c, h, 0), src.sW, src.W, buf.plane(0));
+      apply_steps(plans[b], plans[b].n, 0.0f, buf);
+      store_row(dst, dst.offset(b, c, h, 0), dst.sW, dst.W, buf.plane(0));
     }
   });
   return out;

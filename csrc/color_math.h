@@ -1,20 +1,13 @@
 // Row-level color math used outside the per-ISA kernels: the grayscale
-// weights, solarize (csrc/color.cpp), normalize (filters.cpp, fused.cpp) and
-// the fixed-order row sum of contrast's mean. The color steps themselves are
-// per pixel in color_pixels.h, compiled per CPU ISA (isa.h).
+// weights, normalize (common.cpp, filters.cpp) and the fixed-order row sum of
+// contrast's mean. The color steps themselves (solarize included) are per
+// pixel in color_pixels.h, compiled per CPU ISA (isa.h).
 //
-// Every function works in place on float row buffers in [0, 1].
-//   solarize   = 1 - x where x >= t
+// The functions work in place on float row buffers.
 //   normalize  = (x - mean) / std
 #pragma once
 
 #include <cstdint>
-
-// GCC keeps -ftrapping-math by default and then does not if-convert a select
-// whose arm needs arithmetic (solarize_row would not vectorize). We do not use
-// floating-point exceptions: setup.py and CMakeLists.txt compile with
-// -fno-trapping-math. (A per-function optimize pragma would stop these
-// functions from being inlined.)
 
 namespace datagen_gpu {
 namespace color {
@@ -33,15 +26,6 @@ inline float sum_row(const float* __restrict x, int64_t n) {
   }
   for (int j = 0; i + j < n; ++j) acc[j] += x[i + j];
   return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-}
-
-// Solarize: x = 1 - x where x >= t.
-inline void solarize_row(float* __restrict x, int64_t n, float t) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    x[i] = v >= t ? 1.0f - v : v;
-  }
 }
 
 // Normalize: x = (x - mean) * inv_std (torchvision's normalize, with the

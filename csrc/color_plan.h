@@ -5,8 +5,8 @@
 // A plan is the list of a sample's non-identity steps in its own order:
 // brightness 0, contrast 1, saturation 2, hue 3 (make_plan), optionally
 // followed by more steps (grayscale = saturation 0, solarize). The steps run
-// on whole rows (isa.h: the row functions of color_math.h, compiled
-// per CPU ISA).
+// on rows (isa.h's apply_steps; the per-pixel formulas are color_pixels.h,
+// compiled per CPU ISA).
 #pragma once
 
 #include <cmath>

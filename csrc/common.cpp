@@ -230,6 +230,19 @@ void check_channel_param(const at::Tensor& p, int64_t C, c10::Device device, con
   TORCH_CHECK_VALUE(p.is_contiguous(), name, ": expected a contiguous tensor");
 }
 
+std::vector<float> normalize_inv_std(const at::Tensor& mean, const at::Tensor& std, int64_t C,
+                                     c10::Device device) {
+  check_channel_param(mean, C, device, "mean");
+  check_channel_param(std, C, device, "std");
+  const float* s = std.const_data_ptr<float>();
+  std::vector<float> inv(C);
+  for (int64_t c = 0; c < C; ++c) {
+    TORCH_CHECK_VALUE(s[c] != 0.0f, "std: expected non-zero values, got 0 for channel ", c);
+    inv[c] = 1.0f / s[c];
+  }
+  return inv;
+}
+
 void check_float_out_dtype(at::ScalarType dtype, const char* name) {
   TORCH_CHECK_TYPE(dtype == at::kFloat || dtype == at::kHalf || dtype == at::kBFloat16, name,
                    ": expected a floating dtype (float32, float16 or bfloat16), got ", dtype);

@@ -11,6 +11,7 @@
 #include <ATen/Parallel.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace datagen_gpu {
 
@@ -71,6 +72,9 @@ void check_out_dtype(at::ScalarType dtype, const char* name);
 void check_float_out_dtype(at::ScalarType dtype, const char* name);
 // A per-channel parameter (normalize's mean / std): (C,) float32, contiguous, on `device`.
 void check_channel_param(const at::Tensor& p, int64_t C, c10::Device device, const char* name);
+// normalize's mean and std, both checked (std non-zero); returns 1 / std per channel.
+std::vector<float> normalize_inv_std(const at::Tensor& mean, const at::Tensor& std, int64_t C,
+                                     c10::Device device);
 
 // True when channels_last is the layout to keep for outputs of `t`.
 bool is_channels_last(const at::Tensor& t);

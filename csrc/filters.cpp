@@ -6,7 +6,7 @@
 //   t = 0 .. k-1, r = k / 2,
 // torch "reflect" padding of r on every side (edge pixel not repeated), and
 // the 2-D kernel w_y ⊗ w_x. Being an outer product, it is applied here as two
-// separable passes (horizontal, then vertical) with a float32 intermediate.
+// separable passes (blur.h: vertical, then horizontal, one float32 row between).
 //
 // Optional, per sample: `apply` (samples where it is false are copied, not
 // blurred) and a normalize epilogue `(x - mean[c]) / std[c]` before the
@@ -51,25 +51,19 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
   if (apply) check_param(*apply, images, "apply", at::kBool);
   TORCH_CHECK_VALUE(mean.has_value() == std.has_value(),
                     "mean, std: give both (normalize) or neither");
-  std::vector<float> shift, inv_std;
+  const float* shift = nullptr;  // normalize's mean; null: no normalize
+  std::vector<float> inv_std;
   if (mean) {
-    check_channel_param(*mean, images.size(1), images.device(), "mean");
-    check_channel_param(*std, images.size(1), images.device(), "std");
+    inv_std = normalize_inv_std(*mean, *std, images.size(1), images.device());
     check_float_out_dtype(out_dtype, "out_dtype");
-    const float* m = mean->const_data_ptr<float>();
-    const float* sd = std->const_data_ptr<float>();
-    for (int64_t c = 0; c < images.size(1); ++c) {
-      TORCH_CHECK_VALUE(sd[c] != 0.0f, "std: expected non-zero values, got 0 for channel ", c);
-      shift.push_back(m[c]);
-      inv_std.push_back(1.0f / sd[c]);
-    }
+    shift = mean->const_data_ptr<float>();
   }
   at::Tensor out = new_output_like(images, out_dtype);
   if (images.numel() == 0) return out;
   const bool* applied = apply ? apply->const_data_ptr<bool>() : nullptr;
   // the epilogue and the store of one output row
   auto finish = [&](const ImageView& dst, int64_t b, int64_t c, int64_t y, float* row) {
-    if (shift.empty()) {
+    if (shift == nullptr) {
       store_row(dst, dst.offset(b, c, y, 0), dst.sW, dst.W, row);
     } else {
       store_row_normalized(dst, dst.offset(b, c, y, 0), dst.sW, dst.W, row, shift[c], inv_std[c]);
@@ -88,9 +82,9 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
   }
 
   // Tasks: (plane, block of output rows). Whole planes when there are enough
-  // of them and the plane's float intermediate stays cache-sized (~512 KiB);
-  // otherwise split rows (each block redoes the horizontal pass of its 2r
-  // halo rows, so blocks keep at least max(32, 2r) rows).
+  // of them and the rows a block reads (converted to float when the input is
+  // not float32) stay cache-sized (~512 KiB); otherwise split rows (each block
+  // rereads its 2r halo rows, so blocks keep at least max(32, 2r) rows).
   const int64_t planes = B * C;
   const int64_t want = 4 * static_cast<int64_t>(at::get_num_threads());
   const int64_t min_rows = std::max<int64_t>(2 * r, 32);
@@ -130,17 +124,10 @@ at::Tensor gaussian_blur_cpu(const at::Tensor& images, int64_t kernel_size,
 at::Tensor normalize_cpu(const at::Tensor& images, const at::Tensor& mean, const at::Tensor& std,
                          at::ScalarType out_dtype) {
   check_images(images, "images");
-  check_channel_param(mean, images.size(1), images.device(), "mean");
-  check_channel_param(std, images.size(1), images.device(), "std");
-  check_float_out_dtype(out_dtype, "out_dtype");
   const int64_t C = images.size(1);
+  const std::vector<float> inv = normalize_inv_std(mean, std, C, images.device());
+  check_float_out_dtype(out_dtype, "out_dtype");
   const float* m = param_ptr<float>(mean);
-  const float* s = param_ptr<float>(std);
-  std::vector<float> inv(C);
-  for (int64_t c = 0; c < C; ++c) {
-    TORCH_CHECK_VALUE(s[c] != 0.0f, "std: expected non-zero values, got 0 for channel ", c);
-    inv[c] = 1.0f / s[c];
-  }
   at::Tensor out = new_output_like(images, out_dtype);
   if (images.numel() == 0) return out;
 

@@ -300,16 +300,7 @@ at::Tensor fused_augment_cpu(const at::Tensor& src, const at::Tensor& src_meta, 
                     "images: contrast needs 1 or 3 channels, got ", channels);
 
   Fused f;
-  if (mean) {
-    check_channel_param(*mean, channels, dev, "mean");
-    check_channel_param(*std, channels, dev, "std");
-    const float* s = std->const_data_ptr<float>();
-    f.inv_std.resize(channels);
-    for (int64_t c = 0; c < channels; ++c) {
-      TORCH_CHECK_VALUE(s[c] != 0.0f, "std: expected non-zero values, got 0 for channel ", c);
-      f.inv_std[c] = 1.0f / s[c];
-    }
-  }
+  if (mean) f.inv_std = normalize_inv_std(*mean, *std, channels, dev);
 
   at::Tensor out = new_output({B, channels, out_h, out_w}, out_dtype, channels_last);
   if (out.numel() == 0) return out;
