@@ -127,7 +127,7 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
         from .filters import _kernel_size
 
         blur_kernel = _kernel_size(blur_kernel, torch.empty((0, 0, out_h, out_w)))
-        blur_sigma = _stage(blur_sigma, meta, "blur_sigma", torch.float32, 0.0)
+        blur_sigma = _stage(blur_sigma, meta, "blur_sigma", torch.float32)
         check_range(blur_sigma, "blur_sigma", low=0.0, low_inclusive=False)
     elif blur_kernel is not None or blur_apply is not None:
         raise ValueError("blur_kernel, blur_apply: given without blur_sigma")
