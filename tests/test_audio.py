@@ -211,7 +211,9 @@ def test_audio_mixup_labels():
 
 
 def test_functional_forms_and_empty():
-    x = torch.randn(2, 6, 10)
+    # seeded: the global generator's state depends on which tests ran before, and
+    # a per-sample mean near 0 once fell outside allclose's absolute tolerance
+    x = torch.randn(2, 6, 10, generator=torch.Generator().manual_seed(5))
     a = F.time_mask(x, 3, 2)  # ints broadcast: one mask per sample
     b = F.time_mask(x, torch.tensor([3, 3]), torch.tensor([[2], [2]], dtype=torch.int32))
     assert torch.equal(a, b) and a[:, :, 3:5].eq(0).all() and torch.equal(a[:, :, 5:], x[:, :, 5:])
