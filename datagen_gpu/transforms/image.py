@@ -15,6 +15,7 @@ import numbers
 import torch
 
 from .. import functional as F
+from .._windowed import WindowedImages
 from ..params import coins, jitter_range, permutations, resized_crop_boxes, uniform_range
 from ..params.samplers import CROP_DRAWS
 from ._base import RandomTransform, batch_of
@@ -44,7 +45,10 @@ class RandomResizedCrop(RandomTransform):
     """Crop a random area and aspect ratio per sample, then resize to ``size``.
 
     torchvision's RandomResizedCrop distribution (see params.resized_crop_boxes);
-    bilinear, antialiased by default. Accepts ragged lists of (C, H, W) images.
+    bilinear, antialiased by default. Accepts ragged lists of (C, H, W) images,
+    and ``WindowedImages`` (crop-aware decoding): the boxes are drawn from each
+    image's full size and mapped into its decoded window (the returned ``boxes``
+    are in the window's pixels).
     """
 
     APPLY_ATTRS = ("size", "antialias")
@@ -65,14 +69,22 @@ class RandomResizedCrop(RandomTransform):
 
     def make_params(self, x, sample_ids):
         batch, device = batch_of(x)
-        if isinstance(x, (list, tuple)):
+        if isinstance(x, WindowedImages):  # crop-aware decoding: windows of larger images
+            geometry = x.geometry.to(device, non_blocking=True)
+            heights, widths = geometry[:, 0], geometry[:, 1]
+        elif isinstance(x, (list, tuple)):
             hw = torch.tensor([t.shape[-2:] for t in x], dtype=torch.int64).to(device, non_blocking=True)
             heights, widths = hw[:, 0], hw[:, 1]
         else:
             heights = torch.full((batch,), x.shape[-2], device=device)
             widths = torch.full((batch,), x.shape[-1], device=device)
         u = self.draw(sample_ids, CROP_DRAWS)
-        return {"boxes": resized_crop_boxes(u, heights, widths, self.scale, self.ratio).float()}
+        boxes = resized_crop_boxes(u, heights, widths, self.scale, self.ratio)
+        if isinstance(x, WindowedImages):  # the full-size box, in the window's decoded pixels
+            top, left, scale_y, scale_x = geometry[:, 2:].unbind(1)
+            boxes = torch.stack([(boxes[:, 0] - top) / scale_y, (boxes[:, 1] - left) / scale_x,
+                                 boxes[:, 2] / scale_y, boxes[:, 3] / scale_x], dim=1)
+        return {"boxes": boxes.float()}
 
     def apply_params(self, x, params):
         return F.resized_crop(x, params["boxes"], self.size, antialias=self.antialias)
