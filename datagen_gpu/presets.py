@@ -8,6 +8,7 @@ import copy
 import torch
 from torch import nn
 
+from . import interop
 from . import transforms as T
 from .transforms.fused import run_composed_views
 from .transforms._base import batch_of
@@ -80,6 +81,9 @@ class TwoViews(nn.Module):
     for both views (``views=2``) and every later launch covers both. Otherwise
     (e.g. BYOL's pair, whose second view has an extra solarize) the views run
     one after the other. The outputs are the same either way.
+
+    NumPy / CuPy input returns the two views as arrays of the same kind (the
+    parameters stay tensors); see ``datagen_gpu.interop``.
     """
 
     def __init__(self, pipeline_a, pipeline_b=None):
@@ -99,6 +103,9 @@ class TwoViews(nn.Module):
         """Whether the two views run as one stacked batch (see the class doc)."""
         a, b = self.view_a, self.view_b
         return (isinstance(a, T.Compose) and a.fuse and same_structure(a, b))
+
+    def __call__(self, *args, **kwargs):
+        return interop.call_module(super().__call__, self.forward, args, kwargs)
 
     def forward(self, x, sample_ids=None, params=None, return_params=False):
         if self.stacked:

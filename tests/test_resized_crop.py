@@ -225,7 +225,7 @@ def test_resized_crop_errors():
     cases = [
         (ValueError, "images", lambda: F.resized_crop(torch.rand(3, 8, 9), boxes, 4)),
         (TypeError, "images", lambda: F.resized_crop(x.double(), boxes, 4)),
-        (TypeError, "images", lambda: F.resized_crop(x.numpy(), boxes, 4)),
+        (TypeError, "images", lambda: F.resized_crop(x.double().numpy(), boxes, 4)),
         (ValueError, "images", lambda: F.resized_crop([], boxes, 4)),
         (ValueError, "images", lambda: F.resized_crop([x[0], torch.rand(8, 9)], boxes, 4)),
         (ValueError, "images", lambda: F.resized_crop([x[0], torch.rand(2, 8, 9)], boxes, 4)),

@@ -4,7 +4,14 @@ Each takes a batch and parameter tensors of shape (B,) (a Python number
 broadcasts to every sample) on the images' device, and calls the matching
 ``torch.ops.datagen_gpu`` op: the C++ kernel for CPU tensors, the Triton
 kernel for CUDA tensors.
+
+Every function here also takes NumPy (CPU) and CuPy (GPU) arrays and returns
+the same kind of array, reading them through DLPack without a copy
+(``datagen_gpu.interop``, docs/interop.md). The wrapping happens here only:
+the same functions imported from their modules (``functional.color`` ...)
+are the undecorated ones, for internal calls.
 """
+from .. import interop as _interop
 from .audio import audio_mixup, freq_mask, freq_shift, spec_mask, time_mask
 from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
                     color_jitter, rgb_to_grayscale, solarize)
@@ -25,3 +32,8 @@ __all__ = [
     # mixing
     "cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives",
 ]
+
+# NumPy / CuPy in and out (a few isinstance checks when no array is passed)
+for _name in __all__:
+    globals()[_name] = _interop.accepts_arrays(globals()[_name])
+del _name

@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
+from .. import interop
 from ..params import uniform
 
 Params = Dict[str, Any]
@@ -47,6 +48,9 @@ class RandomTransform(nn.Module):
     running counter numbers the samples this module has seen, so successive
     batches differ. ``params`` replays parameters returned earlier with
     ``return_params=True``.
+
+    Calling the module with NumPy / CuPy arrays returns arrays of the same
+    kind (the parameters stay tensors); see ``datagen_gpu.interop``.
     """
 
     def __init__(self, *, seed: int = 0, same_on_batch: bool = False):
@@ -93,6 +97,11 @@ class RandomTransform(nn.Module):
 
     def apply_params(self, inputs, params: Params):
         raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        # NumPy / CuPy arrays in and out; tensors go straight to nn.Module.__call__ (hooks,
+        # torch.compile). Containers call their children's apply_params with tensors.
+        return interop.call_module(super().__call__, self.forward, args, kwargs)
 
     def forward(self, inputs, sample_ids: Optional[torch.Tensor] = None,
                 params: Optional[Params] = None, return_params: bool = False):

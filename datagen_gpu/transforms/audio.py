@@ -19,6 +19,7 @@ import torch
 
 from .. import functional as F
 from ._base import RandomTransform
+from ._batch import repack, unpack
 
 __all__ = ["TimeMasking", "FrequencyMasking", "SpecAugment", "FrequencyShift", "AudioMixup",
            "SPECAUGMENT_POLICIES", "axis_mask_bound", "sample_axis_masks", "symmetric_beta"]
@@ -376,10 +377,12 @@ class AudioMixup(RandomTransform):
         return F.audio_mixup(x, labels, params["lam"], params["perm"], soft=self.soft,
                              num_classes=self.num_classes)
 
-    def forward(self, x, labels, sample_ids=None, params=None, return_params=False):
+    def forward(self, x, labels=None, sample_ids=None, params=None, return_params=False):
+        """``(x, labels)`` -> mixed ``(x, labels)``; a ``datagen_gpu.data.Batch`` -> the mixed Batch."""
+        x, labels, sample_ids, batch = unpack(x, labels, sample_ids)
         if params is None:
             params = self.make_params(x, self.resolve_sample_ids(x, sample_ids))
-        out = self.apply_params((x, labels), params)
+        out = repack(batch, self.apply_params((x, labels), params))
         return (out, params) if return_params else out
 
     def extra_repr(self):

@@ -1,6 +1,8 @@
 """Batch mixing transforms: torchvision v2's MixUp and CutMix, and timm's Mixup.
 
-All are called with ``(images, labels)`` and return ``(images, soft_labels)``
+All are called with ``(images, labels)`` and return ``(images, soft_labels)``,
+or with a ``datagen_gpu.data.Batch`` (its labels and sample ids are used) and
+return the Batch with mixed images and labels
 (plus the parameters with ``return_params=True``; pass them back as
 ``params=`` to replay). Every sample draws its own mixing weight (and box)
 from the counter-based generator keyed by its sample id, with Beta(a, a)
@@ -26,6 +28,7 @@ from .. import functional as F
 from ..params.mixing import (BETA_DRAWS, beta_symmetric, box_lam, cutmix_boxes_minmax, cutmix_boxes_timm,
                              cutmix_boxes_torchvision, flip_permutation, pair_mirror, roll_permutation)
 from ._base import RandomTransform
+from ._batch import repack, unpack
 
 
 def _positive(value, name):
@@ -45,14 +48,15 @@ def _num_classes(value, required=False):
 class _MixTransform(RandomTransform):
     """Common forward of the mixing transforms: ``(images, labels) -> (images, labels)``."""
 
-    def forward(self, images, labels, sample_ids=None, params=None, return_params=False):
+    def forward(self, images, labels=None, sample_ids=None, params=None, return_params=False):
+        images, labels, sample_ids, batch = unpack(images, labels, sample_ids)
         if not isinstance(images, torch.Tensor) or images.dim() != 4:
             raise ValueError("images: expected a (B, C, H, W) batch")
         if not isinstance(labels, torch.Tensor) or labels.shape[:1] != images.shape[:1]:
             raise ValueError(f"labels: expected a tensor with batch size {images.shape[0]}")
         if params is None:
             params = self.make_params(images, self.resolve_sample_ids(images, sample_ids))
-        out = self.apply_params((images, labels), params)
+        out = repack(batch, self.apply_params((images, labels), params))
         return (out, params) if return_params else out
 
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .. import functional as F
+from ..interop import to_torch
 from ..params import uniform
 from ..params.mixing import mochi_draws, mochi_indices
 from ._base import RandomTransform
@@ -65,7 +66,10 @@ class MoCoQueue(nn.Module):
 
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor) -> None:
-        """Write ``keys`` (n, dim) over the n oldest entries (the last ``size`` when n > size)."""
+        """Write ``keys`` (n, dim) over the n oldest entries (the last ``size`` when n > size).
+
+        ``keys`` may also be a NumPy / CuPy array (read through DLPack, no copy)."""
+        keys = to_torch(keys)
         if not isinstance(keys, torch.Tensor) or keys.dim() != 2 or keys.shape[1] != self.dim:
             shape = tuple(keys.shape) if isinstance(keys, torch.Tensor) else type(keys).__name__
             raise ValueError(f"keys: expected shape (n, {self.dim}), got {shape}")
