@@ -194,6 +194,7 @@ def decode(data, decoder: Optional[str] = None, *, name: str = "<bytes>") -> tor
     """
     decoder = resolve_decoder(decoder)
     fn, jpeg_only, _ = _DECODERS[decoder]
+    data = _as_bytes(data)
     try:
         if jpeg_only and not is_jpeg(data):
             fn = decode_pil
@@ -208,6 +209,7 @@ def decode(data, decoder: Optional[str] = None, *, name: str = "<bytes>") -> tor
 
 def probe(data, *, name: str = "<bytes>") -> ImageInfo:
     """The display size, EXIF orientation and format from the header alone (no pixel decode)."""
+    data = _as_bytes(data)
     try:
         if is_jpeg(data):
             h, w, _, orientation = _jpeg_header(data)
@@ -257,6 +259,7 @@ def decode_window(data, info: ImageInfo, window, scale: int, decoder: Optional[s
     H, W = info.height, info.width
     top, left, h, w = window
     decoder = resolve_decoder(decoder)
+    data = _as_bytes(data)
     try:
         if info.format == "jpeg" and info.orientation == 1 and decoder in ("libjpeg", "simplejpeg", "pil"):
             hwc, y0, x0, s = _jpeg_window(data, decoder, H, W, top, left, h, w, scale)
@@ -273,10 +276,12 @@ def decode_window(data, info: ImageInfo, window, scale: int, decoder: Optional[s
 
 
 def _scaled_rows(top, left, h, w, s, H, W):
-    """The window in the 1/s image's pixels: (y0, x0, y1, x1), covering the full-resolution box."""
+    """The window in the 1/s image's pixels: (y0, x0, y1, x1), covering the full-resolution box
+    and one more decoded pixel on each side (libjpeg's cropped decode upsamples chroma at the
+    window's own edge columns as at an image edge; the crop never reads that pixel)."""
     Hs, Ws = -(-H // s), -(-W // s)
-    y0, x0 = int(math.floor(top / s)), int(math.floor(left / s))
-    y1, x1 = min(Hs, int(math.ceil((top + h) / s))), min(Ws, int(math.ceil((left + w) / s)))
+    y0, x0 = int(math.floor(top / s)) - 1, int(math.floor(left / s)) - 1
+    y1, x1 = min(Hs, int(math.ceil((top + h) / s)) + 1), min(Ws, int(math.ceil((left + w) / s)) + 1)
     return max(0, y0), max(0, x0), y1, x1
 
 
@@ -294,7 +299,7 @@ def _jpeg_window(data, decoder, H, W, top, left, h, w, s):
                                        min_height=-(-H // s), min_width=-(-W // s))
     else:
         img = _pil_open(data)
-        img.draft("RGB", (-(-W // s), -(-H // s)))
+        img.draft("RGB", (max(1, W // s), max(1, H // s)))  # Pillow picks 1/s for these
         full = _pil_rgb(img)
     if full.shape[0] != -(-H // s) or full.shape[1] != -(-W // s):
         warnings.warn(f"{decoder} decoded a {full.shape[:2]} image at scale 1/{s} of {(H, W)}; "

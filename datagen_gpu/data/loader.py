@@ -180,18 +180,18 @@ class DeviceLoader:
         return self.transform(images, sample_ids=ids)
 
 
-class _Iteration:
-    """One pass over the source: a producer thread and the consumer side of its queue."""
+class _Producer:
+    """The producer side: a thread filling a queue. It holds no reference to the consumer's
+    ``_Iteration``, so dropping that (``break``, an exception) finalizes it and stops this."""
 
     def __init__(self, owner: DeviceLoader):
         self.owner = owner
         self.queue: "queue.Queue" = queue.Queue(maxsize=owner.prefetch)
         self.stop = threading.Event()
-        self.closed = False
-        self.thread = threading.Thread(target=self._produce, name="datagen_gpu.DeviceLoader", daemon=True)
+        self.thread = threading.Thread(target=self.run, name="datagen_gpu.DeviceLoader", daemon=True)
         self.thread.start()
 
-    def _put(self, item) -> bool:
+    def put(self, item) -> bool:
         while not self.stop.is_set():
             try:
                 self.queue.put(item, timeout=0.05)
@@ -200,7 +200,7 @@ class _Iteration:
                 continue
         return False
 
-    def _produce(self):
+    def run(self):
         owner, it = self.owner, None
         try:
             stream = None
@@ -214,16 +214,39 @@ class _Iteration:
                 if self.stop.is_set():
                     break
                 item = owner._prepare(batch, stream)
-                if item is not None and not self._put(item):
+                if item is not None and not self.put(item):
                     break
-            self._put(_END)
+            self.put(_END)
         except BaseException as e:  # noqa: BLE001  (handed to the consumer, raised there)
-            self._put(_Failure(e))
+            self.put(_Failure(e))
         finally:
             shutdown = getattr(it, "_shutdown_workers", None)
             if shutdown is not None:
                 shutdown()
             del it
+
+    def close(self, timeout: float) -> None:
+        self.stop.set()
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        if threading.current_thread() is not self.thread:
+            self.thread.join(timeout)
+
+
+class _Iteration:
+    """One pass over the source, consumer side: ``next`` takes prepared batches off the queue."""
+
+    def __init__(self, owner: DeviceLoader):
+        self.device = owner.device
+        self.producer = _Producer(owner)
+        self.closed = False
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self.producer.thread
 
     def __iter__(self):
         return self
@@ -231,12 +254,13 @@ class _Iteration:
     def __next__(self) -> Batch:
         if self.closed:
             raise StopIteration
+        producer = self.producer
         while True:
             try:
-                item = self.queue.get(timeout=0.5)
+                item = producer.queue.get(timeout=0.5)
                 break
             except queue.Empty:
-                if not self.thread.is_alive() and self.queue.empty():
+                if not producer.thread.is_alive() and producer.queue.empty():
                     self.close()
                     raise RuntimeError("DeviceLoader: the producer thread ended without a result") from None
         if item is _END:
@@ -247,24 +271,16 @@ class _Iteration:
             raise item.exc
         batch, event = item
         if event is not None:
-            current = torch.cuda.current_stream(self.owner.device)
+            current = torch.cuda.current_stream(self.device)
             current.wait_event(event)
             record_stream(batch, current)
         return batch
 
     def close(self, timeout: float = 30.0) -> None:
         """Stops the producer, drops prefetched batches and shuts the source's workers down."""
-        if self.closed:
-            return
-        self.closed = True
-        self.stop.set()
-        while True:
-            try:
-                self.queue.get_nowait()
-            except queue.Empty:
-                break
-        if threading.current_thread() is not self.thread:
-            self.thread.join(timeout)
+        if not self.closed:
+            self.closed = True
+            self.producer.close(timeout)
 
     def __enter__(self):
         return self
