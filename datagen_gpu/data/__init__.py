@@ -19,12 +19,13 @@ See docs/data.md for decoding, crop-aware decoding, the loader's threads and str
 from .._windowed import WindowedImages
 from .batch import Batch, EncodedImages, Skipped, collate
 from .crop_plan import CropPlan
+from .dali import DaliFilePipeline, DaliSource, dali_file_pipeline
 from .datasets import IMG_EXTENSIONS, ImageFiles, ImageFolder
 from .decode import DecodeError, ImageInfo, available_decoders, decode, decode_window, probe
 from .loader import DeviceLoader
 
 __all__ = [
-    "Batch", "CropPlan", "DecodeError", "DeviceLoader", "EncodedImages", "IMG_EXTENSIONS", "ImageFiles",
+    "Batch", "CropPlan", "DaliFilePipeline", "DaliSource", "dali_file_pipeline", "DecodeError", "DeviceLoader", "EncodedImages", "IMG_EXTENSIONS", "ImageFiles",
     "ImageFolder", "ImageInfo", "Skipped", "WindowedImages", "available_decoders", "collate", "decode",
     "decode_window", "probe",
 ]

@@ -19,6 +19,7 @@ Sample ids are ``epoch * num_samples + index``: ``set_epoch(e)`` gives every
 epoch new augmentations, and sample i's views in epoch e are the same whatever
 the batch size, shuffle order, worker count or device.
 """
+import contextlib
 import queue
 import threading
 from typing import Optional
@@ -209,13 +210,16 @@ class _Producer:
                 stream = torch.cuda.Stream(owner.device)
             else:
                 torch.set_num_threads(owner.cpu_threads)
-            it = iter(owner.loader)
-            for batch in it:
-                if self.stop.is_set():
-                    break
-                item = owner._prepare(batch, stream)
-                if item is not None and not self.put(item):
-                    break
+            # the source itself runs on the side stream too: a source that makes CUDA tensors
+            # (DALI's mixed decoder) writes them on it, ordered before the transform
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                it = iter(owner.loader)
+                for batch in it:
+                    if self.stop.is_set():
+                        break
+                    item = owner._prepare(batch, stream)
+                    if item is not None and not self.put(item):
+                        break
             self.put(_END)
         except BaseException as e:  # noqa: BLE001  (handed to the consumer, raised there)
             self.put(_Failure(e))
