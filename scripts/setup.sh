@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv (unless VENV is given), installs the pinned CPU torch, triton
 # and the test tools, and builds datagen_gpu with its C++ extension.
-#   EXTRAS=demo   also install the demo extras (pillow, scikit-image)
+#   EXTRAS=demo   also install the demo extras (scikit-image's sample photos)
+#   WITH_DALI=0   skip nvidia-dali-cuda120 (the DALI source's tests then skip)
 #   TORCH_SPEC    torch requirement (default torch==2.13.0, a CPU build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +16,15 @@ PY="$VENV/bin/python"
 # torch first and pinned: anything unpinned would pull a multi-GB CUDA build.
 "$PY" -m pip install -q "$TORCH_SPEC"
 "$PY" -m pip install -q ninja numpy triton pytest pytest-benchmark scipy
+# datagen_gpu.data: Pillow (the decoder that takes every format, and the test files'
+# encoder) and simplejpeg (libjpeg-turbo); DALI's CPU pipelines feed DeviceLoader in
+# the tests (x86-64 Linux wheels; WITH_DALI=0 skips the ~500 MB download).
+"$PY" -m pip install -q pillow simplejpeg
+if [ "${WITH_DALI:-1}" = "1" ] && [ "$(uname -sm)" = "Linux x86_64" ]; then
+  "$PY" -m pip install -q nvidia-dali-cuda120==2.4.0
+fi
 if [[ ",${EXTRAS:-}," == *",demo,"* ]]; then
-  "$PY" -m pip install -q pillow scikit-image
+  "$PY" -m pip install -q scikit-image
 fi
 # --no-build-isolation: build against the torch installed above. Skipped when the
 # package is already installed and no C++ source is newer than the built library.
