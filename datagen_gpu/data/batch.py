@@ -46,12 +46,49 @@ def _as_image(x, k):
         raise TypeError(f"items[{k}]: expected an image tensor or array, got {type(x).__name__}") from e
 
 
+def _in_worker() -> bool:
+    return torch.utils.data.get_worker_info() is not None
+
+
+def pack_shared(images: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """The images copied into ONE shared-memory buffer (views of it, each in its own memory order).
+
+    In a DataLoader worker every tensor of a batch is moved to shared memory to reach the
+    main process: one new segment, one copy and one file descriptor per image. Packed,
+    a ragged batch is one segment and one copy (as ``default_collate`` does for stacks).
+    """
+    dtype = images[0].dtype
+    flats, shapes = [], []
+    for t in images:
+        if t.dim() == 3 and t.shape[0] > 1 and not t.is_contiguous() and t.permute(1, 2, 0).is_contiguous():
+            flats.append(t.permute(1, 2, 0))  # HWC memory: keep it
+            shapes.append(True)
+        else:
+            flats.append(t.contiguous())
+            shapes.append(False)
+    total = sum(f.numel() for f in flats)
+    storage = torch.empty(0, dtype=dtype).untyped_storage()._new_shared(total * images[0].element_size())
+    buf = torch.empty(0, dtype=dtype).set_(storage)
+    out, off = [], 0
+    for f, hwc in zip(flats, shapes):
+        view = buf[off:off + f.numel()].view(f.shape)
+        view.copy_(f)
+        out.append(view.permute(2, 0, 1) if hwc else view)
+        off += f.numel()
+    return out
+
+
 def stack_if_uniform(images: Sequence[torch.Tensor]) -> Images:
-    """One stacked tensor when every image has the same shape, dtype and layout, else the list."""
+    """One stacked tensor when every image has the same shape and dtype, else the list.
+
+    In a DataLoader worker the result is built in shared memory directly (one segment per batch).
+    """
     first = images[0]
     if all(t.shape == first.shape and t.dtype == first.dtype for t in images[1:]):
+        if _in_worker():
+            return torch.stack(pack_shared(images))
         return torch.stack(list(images))
-    return list(images)
+    return pack_shared(images) if _in_worker() else list(images)
 
 
 def collate(items: Sequence[Sequence[Any]]) -> Batch:
@@ -79,7 +116,7 @@ def collate(items: Sequence[Sequence[Any]]) -> Batch:
     ids = torch.as_tensor([int(it[2]) for it in items], dtype=torch.int64)
     if width == 4:
         geometry = torch.stack([torch.as_tensor(it[3], dtype=torch.float64) for it in items])
-        return Batch(WindowedImages(images, geometry), labels, ids)
+        return Batch(WindowedImages(pack_shared(images) if _in_worker() else images, geometry), labels, ids)
     if images[0].dim() == 1 and images[0].dtype == torch.uint8:
         return Batch(EncodedImages(images), labels, ids)
     return Batch(stack_if_uniform(images), labels, ids)
