@@ -172,4 +172,9 @@ std::vector<int64_t> cpu_output_cache(int64_t limit) {
   return {c.cached, c.limit.load()};
 }
 
+at::Tensor cpu_cached_empty(int64_t numel, at::ScalarType dtype) {
+  TORCH_CHECK(numel >= 0, "numel: expected >= 0, got ", numel);
+  return cached_empty({numel}, dtype, false);
+}
+
 }  // namespace datagen_gpu

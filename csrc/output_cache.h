@@ -32,4 +32,8 @@ at::Tensor cached_empty(at::IntArrayRef sizes, at::ScalarType dtype, bool channe
 // {idle bytes held, limit}.
 std::vector<int64_t> cpu_output_cache(int64_t limit);
 
+// A flat uninitialized CPU tensor of numel elements from the cache (the op
+// _cpu_cached_empty: the data pipeline packs ragged batches into it).
+at::Tensor cpu_cached_empty(int64_t numel, at::ScalarType dtype);
+
 }  // namespace datagen_gpu

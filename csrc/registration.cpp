@@ -46,10 +46,13 @@ TORCH_LIBRARY(datagen_gpu, m) {
   // the cache of large CPU outputs (output_cache.h): limit >= 0 sets the cap on
   // idle bytes, -2 empties it, -1 only reads; returns [idle bytes, limit]
   m.def("_cpu_output_cache(int limit) -> int[]");
+  // a flat uninitialized CPU buffer from that cache (ragged batches are packed into it)
+  m.def("_cpu_cached_empty(int numel, ScalarType dtype) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(datagen_gpu, CompositeExplicitAutograd, m) {
   m.impl("_set_poison_outputs", &datagen_gpu::set_poison_outputs);
   m.impl("_set_cpu_isa", &datagen_gpu::set_cpu_isa);
   m.impl("_cpu_output_cache", &datagen_gpu::cpu_output_cache);
+  m.impl("_cpu_cached_empty", &datagen_gpu::cpu_cached_empty);
 }

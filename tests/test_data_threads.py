@@ -112,3 +112,22 @@ def test_extraneous_bytes_before_a_marker_decode_as_pillow_does():
                 continue
             raise
         assert torch.equal(out, ref), name
+
+
+def test_ragged_views_of_one_buffer_equal_separate_images():
+    """Images collated into one buffer are read in place (no packing copy), with the same result."""
+    from datagen_gpu import functional as F
+    from datagen_gpu.data.batch import pack_shared
+    g = torch.Generator().manual_seed(0)
+    shapes = [(3, 37, 53), (3, 64, 21), (3, 19, 90)]
+    separate = [torch.randint(0, 256, s, dtype=torch.uint8, generator=g) for s in shapes]
+    separate[1] = separate[1].permute(1, 2, 0).contiguous().permute(2, 0, 1)  # one HWC image
+    packed = pack_shared(separate)
+    assert len({t.untyped_storage().data_ptr() for t in packed}) == 1
+    boxes = torch.tensor([[2.0, 3.0, 30.0, 40.0], [0.0, 0.0, 64.0, 21.0], [1.5, 7.25, 16.0, 70.0]])
+    for out_dtype in (torch.uint8, torch.float32):
+        ref = F.resized_crop(separate, boxes, (16, 24), out_dtype=out_dtype)
+        assert torch.equal(F.resized_crop(packed, boxes, (16, 24), out_dtype=out_dtype), ref)
+        # the same image twice (TwoViews' unstacked path) is also read in place
+        twice = F.resized_crop(packed + packed, torch.cat([boxes, boxes]), (16, 24), out_dtype=out_dtype)
+        assert torch.equal(twice[:3], ref) and torch.equal(twice[3:], ref)

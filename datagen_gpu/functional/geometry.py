@@ -52,6 +52,8 @@ def _pack_images(images):
         raise ValueError("images: expected a non-empty list of (C, H, W) tensors")
     first = images[0]
     pieces, rows, offset, all_hwc = [], [], 0, True
+    storage = first.untyped_storage().data_ptr()
+    views = True  # every image a dense CHW / HWC view of one buffer: the buffer is src, no copy
     for i, img in enumerate(images):
         if not isinstance(img, torch.Tensor) or img.dim() != 3:
             raise ValueError(f"images: element {i} is not a (C, H, W) tensor")
@@ -67,6 +69,7 @@ def _pack_images(images):
             raise ValueError(f"images: element {i} is empty ({H}x{W})")
         hwc = C > 1 and img.stride(0) == 1 and img.permute(1, 2, 0).is_contiguous()
         all_hwc &= hwc
+        views &= (hwc or img.is_contiguous()) and img.untyped_storage().data_ptr() == storage
         if hwc:
             pieces.append(img.permute(1, 2, 0).reshape(-1))
             rows.append((offset, H, W, 1, W * C, C))
@@ -74,7 +77,13 @@ def _pack_images(images):
             pieces.append(img.reshape(-1))
             rows.append((offset, H, W, H * W, W, 1))
         offset += img.numel()
-    src = torch.cat(pieces)
+    if views:  # e.g. a batch collated into one buffer (datagen_gpu.data): offsets into it
+        src = torch.empty(0, dtype=first.dtype, device=first.device).set_(first.untyped_storage())
+        rows = [(img.storage_offset(),) + r[1:] for img, r in zip(images, rows)]
+    elif first.device.type == "cpu":  # the packed copy in a cached buffer (no fresh pages)
+        src = torch.cat(pieces, out=torch.ops.datagen_gpu._cpu_cached_empty(offset, first.dtype))
+    else:
+        src = torch.cat(pieces)
     meta = torch.tensor(rows, dtype=torch.int64)
     if first.device.type == "cuda":  # pinned: an asynchronous copy, no stream sync
         meta = meta.pin_memory().to(first.device, non_blocking=True)
