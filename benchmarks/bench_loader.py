@@ -16,9 +16,8 @@ same number of decode workers W by every variant, in one run:
 The prediction for b is ``1 / (1/a + 1/a')`` (decode and augmentation share the
 cores); the table gives b / prediction (the loader's own overhead) and every
 variant's ratio to c and d. Also printed: each decoder's single-thread rate.
-``OMP_WAIT_POLICY=PASSIVE`` is set before torch loads (unless given): OpenMP
-threads then sleep instead of spinning between parallel regions, which leaves
-the cores to the decode threads (docs/data.md)::
+Every variant runs once per round, in turn, and the table gives the median
+over the rounds (this VM's speed drifts by tens of percent within minutes)::
 
     python benchmarks/bench_loader.py [--images 2000] [--batch 64] [--workers 2] [--batches 15]
                                       [--size 224] [--json out/bench_loader.json] [--only a,b,b']
@@ -28,12 +27,12 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
 
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")  # see compare_pipeline.py
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the module doc
 
 import torch  # noqa: E402
 from torch.utils.data import DataLoader, RandomSampler  # noqa: E402
@@ -129,7 +128,7 @@ def run_a_prime(args, root, total):
 def run_b(args, root, total, crop_aware, processes=False):
     ds = ImageFolder(root)
     dl = DeviceLoader(loader(ds, args, total, processes), TwoViews(simclr_view(args.size)), device="cpu",
-                      crop_aware=crop_aware)
+                      crop_aware=crop_aware, cpu_threads=args.cpu_threads)
     assert dl.crop_aware == crop_aware
     return timed(dl, args.batches, args.warmup, args.batch)
 
@@ -198,24 +197,34 @@ def run_d(args, root, total):
 
 
 def measure(args, root):
+    """Median img/s per variant over ``args.rounds`` interleaved rounds (round r runs every
+    variant once, in turn, so a change in the machine's speed hits all of them alike)."""
     total = (args.batches + args.warmup + 2 * max(args.workers, 1)) * args.batch * 2
     runners = {"a": run_a, "a'": run_a_prime, "b": lambda *a: run_b(*a, crop_aware=False),
                "b'": lambda *a: run_b(*a, crop_aware=True), "bp": lambda *a: run_b(*a, crop_aware=True, processes=True),
                "c": run_c, "d": run_d}
-    rates, skipped = {}, {}
-    for v in args.only:
-        try:
-            rates[v] = runners[v](args, root, total)
-        except pc.Unavailable as e:
-            skipped[v] = str(e)
-        print(f"  {LABELS[v]}: " + (f"{rates[v]:.0f} img/s" if v in rates else f"skipped ({skipped[v]})"),
-              file=sys.stderr, flush=True)
-    return rates, skipped
+    runs, skipped = {v: [] for v in args.only}, {}
+    for r in range(args.rounds):
+        for v in args.only:
+            if v in skipped:
+                continue
+            try:
+                runs[v].append(runners[v](args, root, total))
+            except pc.Unavailable as e:
+                skipped[v] = str(e)
+            print(f"  round {r + 1}/{args.rounds} {LABELS[v]}: "
+                  + (f"{runs[v][-1]:.0f} img/s" if v not in skipped else f"skipped ({skipped[v]})"),
+                  file=sys.stderr, flush=True)
+    rates = {v: statistics.median(x) for v, x in runs.items() if x}
+    spread = {v: (min(x), max(x)) for v, x in runs.items() if x}
+    return rates, spread, skipped
 
 
-def report(args, rates, skipped, dec):
-    lines = [f"B={args.batch}, {args.size}x{args.size} two views, W={args.workers} decode workers, "
-             f"{args.batches} timed batches after {args.warmup}; torch threads {torch.get_num_threads()}",
+def report(args, rates, spread, skipped, dec):
+    lines = [f"B={args.batch}, {args.size}x{args.size} two views, W={args.workers} decode workers / threads, "
+             f"{args.batches} timed batches after {args.warmup}, median of {args.rounds} interleaved rounds "
+             f"(min-max in brackets); torch threads {torch.get_num_threads()}, loader cpu_threads "
+             f"{args.cpu_threads or torch.get_num_threads()}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(default)')}",
              "", "| variant | img/s | ratio to c | ratio to d | note |", "|---|---:|---:|---:|---|"]
     pred = None
     if "a" in rates and "a'" in rates:
@@ -229,7 +238,8 @@ def report(args, rates, skipped, dec):
         note = f"{r / pred:.0%} of the prediction {pred:.0f}" if pred and v == "b" else ""
         rc = f"{r / rates['c']:.1f}x" if "c" in rates else ""
         rd = f"{r / rates['d']:.1f}x" if "d" in rates else ""
-        lines.append(f"| {LABELS[v]} | {r:.0f} | {rc} | {rd} | {note} |")
+        lo, hi = spread[v]
+        lines.append(f"| {LABELS[v]} | {r:.0f} [{lo:.0f}-{hi:.0f}] | {rc} | {rd} | {note} |")
     lines += ["", "single-thread decode rates (img/s): " + ", ".join(f"{k} {v:.0f}" for k, v in dec.items())]
     return "\n".join(lines), pred
 
@@ -244,6 +254,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--root", default=os.path.join("out", "bench_photos"))
     ap.add_argument("--only", default=",".join(VARIANTS))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cpu-threads", type=int, default=None, help="DeviceLoader's cpu_threads (default: torch's)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--peer-python", default=None,
                     help="a Python with torchvision (its own torch) to run variant c in (loader_peers.py)")
@@ -254,14 +266,15 @@ def main(argv=None):
         ap.error(f"--only: unknown variants {bad}, expected some of {list(VARIANTS)}")
     root = make_photo_folder(args.root, args.images)
     dec = decoder_rates(ImageFolder(root).paths)
-    rates, skipped = measure(args, root)
-    text, pred = report(args, rates, skipped, dec)
+    rates, spread, skipped = measure(args, root)
+    text, pred = report(args, rates, spread, skipped, dec)
     print(text)
     if args.json:
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as f:
             json.dump({"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or platform.machine(),
-                       "cores": os.cpu_count(), "args": vars(args), "img_per_s": rates, "skipped": skipped,
+                       "cores": os.cpu_count(), "args": vars(args), "img_per_s": rates, "min_max": spread, "skipped": skipped,
+                       "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                        "predicted_b": pred, "decode_single_thread": dec, "torch": torch.__version__,
                        "peer_versions": PEER_VERSIONS}, f, indent=1)
     return rates
@@ -270,7 +283,7 @@ def main(argv=None):
 def test_bench_loader_runs(tmp_path):
     """A one-shot run at a tiny size (the numbers are not checked: tests never assert on speed)."""
     rates = main(["--images", "24", "--batch", "4", "--size", "32", "--workers", "0", "--batches", "2",
-                  "--warmup", "1", "--root", str(tmp_path / "photos"), "--only", "a,a',b,b',bp",
+                  "--warmup", "1", "--rounds", "1", "--root", str(tmp_path / "photos"), "--only", "a,a',b,b',bp",
                   "--json", str(tmp_path / "r.json")])
     assert set(rates) == {"a", "a'", "b", "b'", "bp"} and all(r > 0 for r in rates.values())
     assert json.load(open(tmp_path / "r.json"))["img_per_s"].keys() == rates.keys()

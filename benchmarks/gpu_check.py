@@ -146,8 +146,8 @@ def main(argv=None):
     p.add_argument("--rep", type=int, default=200, help="do_bench rep time in ms")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--families", default="audio,mixing,pipeline,image",
-                   help="comma-separated: audio, mixing, pipeline (their own scripts, run first), "
+    p.add_argument("--families", default="data,audio,mixing,pipeline,image",
+                   help="comma-separated: data, audio, mixing, pipeline (their own scripts, run first), "
                         "image (last)")
     args = p.parse_args(argv)
     if args.quick:
@@ -156,7 +156,7 @@ def main(argv=None):
     families = set(args.families.split(","))
     sub_failures = 0
     sub_args = ["--device", args.device, "--rep", str(args.rep)] + (["--quick"] if args.quick else [])
-    for family in ("audio", "mixing", "pipeline"):
+    for family in ("data", "audio", "mixing", "pipeline"):
         if family in families:
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
             module = __import__(f"gpu_check_{family}")

@@ -27,3 +27,15 @@ def test_gpu_check_pipeline_runs_on_cpu(capsys):
     out = capsys.readouterr().out
     assert "0 failure(s) in the pipeline check" in out
     assert "| ours, eager |" in out and "| ours, TwoViews (2 views, stacked) |" in out
+
+
+def test_gpu_check_data_runs_on_cpu(capsys, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "gpu_check_data", os.path.join(ROOT, "benchmarks", "gpu_check_data.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--device", "cpu", "--images", "24", "--batch", "8", "--size", "32", "--threads", "2",
+                     "--batches", "1", "--root", str(tmp_path / "photos"), "--no-pytest"]) == 0
+    out = capsys.readouterr().out
+    assert "0 failure(s) in the data check" in out
+    assert "| b  DeviceLoader on cpu, two views |" in out and '| decode="gpu", decode only |' in out
