@@ -16,6 +16,7 @@ with ``device="cuda"`` (batched nvJPEG) for JPEG files. Otherwise, and for the
 CPU device, the CPU decoder (``decode.decode``).
 """
 import importlib
+from collections import deque
 from typing import List
 
 import torch
@@ -82,24 +83,39 @@ def _nvimgcodec():
 
 
 _DECODERS = {}
+_IN_FLIGHT = deque()  # (event, nvImageCodec images): kept alive until the copies out of them ran
 
 
 def _decode_nvimgcodec(files: List[torch.Tensor], device: torch.device):
-    """nvImageCodec's batched decode; None where it cannot decode a file."""
+    """nvImageCodec's batched decode on the current stream; None where it cannot decode a file.
+
+    The decoded images live in nvImageCodec's memory: they are copied into torch tensors on
+    the current stream, and the nvImageCodec images are released once an event after those
+    copies has completed (checked without blocking at the next call).
+    """
     nvimgcodec = _nvimgcodec()
     if nvimgcodec is None:
         return None
+    while _IN_FLIGHT and _IN_FLIGHT[0][0].query():
+        _IN_FLIGHT.popleft()
     dec = _DECODERS.get(device)
     if dec is None:
         dec = _DECODERS[device] = nvimgcodec.Decoder(device_id=device.index or 0)
-    decoded = dec.decode([f.numpy().tobytes() for f in files],
-                         params=nvimgcodec.DecodeParams(color_spec=nvimgcodec.ColorSpec.RGB))
+    params = nvimgcodec.DecodeParams(apply_exif_orientation=True, color_spec=nvimgcodec.ColorSpec.SRGB,
+                                     sample_format=nvimgcodec.SampleFormat.I_RGB)
+    stream = torch.cuda.current_stream(device)
+    decoded = dec.decode([nvimgcodec.CodeStream(f.numpy().tobytes()) for f in files], params=params,
+                         cuda_stream=stream.cuda_stream)
     out = []
     for img in decoded:
         if img is None:
             out.append(None)
-        else:  # (H, W, 3) uint8 on the device, through __cuda_array_interface__
-            out.append(torch.as_tensor(img, device=device).permute(2, 0, 1))
+        else:  # (H, W, 3) uint8 on the device (__cuda_array_interface__), copied into torch memory
+            hwc = torch.as_tensor(img, device=device).clone()
+            out.append(hwc.permute(2, 0, 1))
+    event = torch.cuda.Event()
+    event.record(stream)
+    _IN_FLIGHT.append((event, decoded))
     return out
 
 
@@ -111,6 +127,7 @@ def _decode_torchvision(files: List[torch.Tensor], device: torch.device):
     jpeg = [k for k, f in enumerate(files) if is_jpeg(f)]
     out = [None] * len(files)
     if jpeg:
+        # torchvision's nvJPEG decode runs on the current stream into torch's allocator
         decoded = decode_jpeg([files[k] for k in jpeg], mode=ImageReadMode.RGB, device=device,
                               apply_exif_orientation=True)
         for k, img in zip(jpeg, decoded):
