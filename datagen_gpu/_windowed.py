@@ -29,7 +29,9 @@ class WindowedImages(list):
         self.geometry = geometry.to(torch.float64)
 
     def to(self, *args, **kwargs) -> "WindowedImages":
-        return WindowedImages([t.to(*args, **kwargs) for t in self], self.geometry)
+        images = [t.to(*args, **kwargs) for t in self]
+        device = images[0].device if images else self.geometry.device
+        return WindowedImages(images, self.geometry.to(device))
 
     def __reduce__(self):
         return (WindowedImages, (list(self), self.geometry))

@@ -57,8 +57,8 @@ def to_device(images, device: torch.device):
         off += flat.numel()
     dev = host.to(device, non_blocking=True)
     out = [rebuild(dev[o:o + flat.numel()]) for o, (flat, rebuild) in zip(offsets, parts)]
-    if isinstance(images, WindowedImages):
-        return WindowedImages(out, images.geometry)
+    if isinstance(images, WindowedImages):  # the geometry too, so the crop reads it on the device
+        return WindowedImages(out, _pinned(images.geometry).to(device, non_blocking=True))
     return out
 
 

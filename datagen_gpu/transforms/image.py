@@ -73,7 +73,10 @@ class RandomResizedCrop(RandomTransform):
             geometry = x.geometry.to(device, non_blocking=True)
             heights, widths = geometry[:, 0], geometry[:, 1]
         elif isinstance(x, (list, tuple)):
-            hw = torch.tensor([t.shape[-2:] for t in x], dtype=torch.int64).to(device, non_blocking=True)
+            hw = torch.tensor([t.shape[-2:] for t in x], dtype=torch.int64)
+            if device.type == "cuda":  # pinned: an asynchronous copy, no host synchronization
+                hw = hw.pin_memory()
+            hw = hw.to(device, non_blocking=True)
             heights, widths = hw[:, 0], hw[:, 1]
         else:
             heights = torch.full((batch,), x.shape[-2], device=device)
