@@ -36,7 +36,7 @@ def test_shuffle_and_views_match_the_dataloader_path(root):
     for (a, b), _, ids in DeviceLoader(DataLoader(ds, batch_size=2, collate_fn=collate), t):
         ref.update({int(i): (a[k], b[k]) for k, i in enumerate(ids)})
     loader = DeviceLoader(ThreadLoader(ds, batch_size=4, shuffle=True, num_threads=2,
-                                       generator=torch.Generator().manual_seed(3)), t)
+                                       seed=3), t)
     assert loader.crop_aware
     seen = []
     for (a, b), _, ids in loader:

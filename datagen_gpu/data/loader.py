@@ -105,6 +105,8 @@ class DeviceLoader:
         self.cpu_threads = cpu_threads or torch.get_num_threads()
         self.num_samples = num_samples_of(loader)
         self.epoch = 0
+        self._consumed = 0  # batches of the current epoch handed to the consumer
+        self._skip = 0  # batches the next iteration skips (a resumed epoch)
         self.crop_plan = self._setup_crop_plan(crop_aware)
 
     # ------------------------------------------------------------------ configuration
@@ -141,6 +143,8 @@ class DeviceLoader:
         """
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
             raise ValueError(f"epoch: expected an int >= 0, got {epoch!r}")
+        if epoch != self.epoch:  # a resumed epoch keeps its skip until it has been iterated
+            self._skip = self._consumed = 0
         self.epoch = epoch
         for obj in (getattr(self.loader, "sampler", None), getattr(self.loader, "dataset", None), self.loader):
             if obj is not None and hasattr(obj, "set_epoch"):
@@ -149,8 +153,35 @@ class DeviceLoader:
     def __len__(self) -> int:
         return len(self.loader)
 
+    def state_dict(self) -> dict:
+        """The position to resume from: the epoch and the batches of it the consumer has taken.
+
+        Save it with the model, the optimizer and the transforms (whose ``state_dict``
+        holds their running counters) at a step boundary; see :meth:`load_state_dict`.
+        """
+        return {"epoch": self.epoch, "batches_done": self._consumed + self._skip_pending()}
+
+    def _skip_pending(self) -> int:
+        return self._skip if self._consumed == 0 else 0
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume: the next iteration is epoch ``state["epoch"]`` from batch ``batches_done`` on.
+
+        The batches before it are not augmented: a source with ``skip_next`` (``ThreadLoader``)
+        does not even fetch them; any other source (a ``DataLoader``) is read through them.
+        The sample order must be a function of the epoch (``ThreadLoader(shuffle=True)``,
+        ``DistributedSampler``, tar shards with a seed), so that the resumed epoch yields the
+        batches the interrupted one would have: the same samples, hence the same views.
+        """
+        if not isinstance(state, dict) or not {"epoch", "batches_done"} <= set(state):
+            raise ValueError(f"state: expected a dict with 'epoch' and 'batches_done', got {state!r}")
+        self.set_epoch(int(state["epoch"]))
+        self._skip = int(state["batches_done"])
+        self._consumed = 0
+
     def __iter__(self) -> "_Iteration":
-        return _Iteration(self)
+        skip, self._skip, self._consumed = self._skip, 0, 0
+        return _Iteration(self, skip)
 
     # ------------------------------------------------------------------ one batch
 
@@ -185,8 +216,8 @@ class _Producer:
     """The producer side: a thread filling a queue. It holds no reference to the consumer's
     ``_Iteration``, so dropping that (``break``, an exception) finalizes it and stops this."""
 
-    def __init__(self, owner: DeviceLoader):
-        self.owner = owner
+    def __init__(self, owner: DeviceLoader, skip: int = 0):
+        self.owner, self.skip = owner, skip
         self.queue: "queue.Queue" = queue.Queue(maxsize=owner.prefetch)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="datagen_gpu.DeviceLoader", daemon=True)
@@ -213,7 +244,14 @@ class _Producer:
             # the source itself runs on the side stream too: a source that makes CUDA tensors
             # (DALI's mixed decoder) writes them on it, ordered before the transform
             with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                skip = self.skip
+                if skip and hasattr(owner.loader, "skip_next"):  # resumed: not even fetched
+                    owner.loader.skip_next(skip)
+                    skip = 0
                 it = iter(owner.loader)
+                for _ in range(skip):  # resumed: read through, not augmented
+                    if next(it, _END) is _END or self.stop.is_set():
+                        break
                 for batch in it:
                     if self.stop.is_set():
                         break
@@ -243,9 +281,10 @@ class _Producer:
 class _Iteration:
     """One pass over the source, consumer side: ``next`` takes prepared batches off the queue."""
 
-    def __init__(self, owner: DeviceLoader):
-        self.device = owner.device
-        self.producer = _Producer(owner)
+    def __init__(self, owner: DeviceLoader, skip: int = 0):
+        self.owner, self.device = owner, owner.device
+        self.producer = _Producer(owner, skip)
+        self.owner._consumed = skip
         self.closed = False
 
     @property
@@ -274,6 +313,7 @@ class _Iteration:
             self.close()
             raise item.exc
         batch, event = item
+        self.owner._consumed += 1
         if event is not None:
             current = torch.cuda.current_stream(self.device)
             current.wait_event(event)

@@ -4,7 +4,9 @@
 ImageFolder layout): random crops of the built-in sample images (scikit-image's
 bundled photos when installed, else procedural images) at random scales,
 ``min_size``-``max_size`` pixels on the longer side, JPEG quality 90 (4:2:0),
-deterministic for a seed. Needs Pillow (the encoder).
+deterministic for a seed. While ``classes`` is at most the number of sample
+images, class k holds crops of sample image k (a label a kNN probe can learn).
+Needs Pillow (the encoder).
 """
 import os
 from typing import Tuple
@@ -42,7 +44,8 @@ def make_photo_folder(root: str, count: int = 2000, *, classes: int = 4, size: T
     for k in range(count):
         cls = k % classes
         path = os.path.join(root, f"class_{cls}", f"{k:06d}.jpg")
-        photo = photos[int(rng.integers(len(photos)))]
+        # a class is one source photo (while classes <= photos): labels a kNN probe can learn
+        photo = photos[cls % len(photos)] if classes <= len(photos) else photos[int(rng.integers(len(photos)))]
         h, w = photo.shape[:2]
         # a random crop of 50-100% of each side, resized so its longer side is in [lo, hi]
         ch, cw = int(h * rng.uniform(0.5, 1.0)), int(w * rng.uniform(0.5, 1.0))

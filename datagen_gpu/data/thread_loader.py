@@ -28,9 +28,31 @@ from collections import deque
 from typing import Callable, Optional
 
 import torch
-from torch.utils.data import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from torch.utils.data import BatchSampler, Sampler, SequentialSampler
 
 from .batch import collate
+
+
+class EpochShuffle(Sampler):
+    """A random order of ``range(n)`` that is a pure function of (seed, epoch): resumable.
+
+    ``RandomSampler`` draws from a generator whose state moves on with every epoch;
+    this one is re-seeded from (seed, epoch) by ``set_epoch``, so a resumed run
+    visits the samples in the order the uninterrupted run did.
+    """
+
+    def __init__(self, n: int, seed: int = 0):
+        self.n, self.seed, self.epoch = int(n), int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % (2**63))
+        return iter(torch.randperm(self.n, generator=g).tolist())
 
 
 class ThreadLoader:
@@ -39,19 +61,24 @@ class ThreadLoader:
     Args:
         dataset: a map-style dataset (``ImageFolder``, ``ImageFiles``, ...).
         batch_size: items per batch.
-        shuffle: a new random order every epoch (``RandomSampler``); ignored with ``sampler``.
+        shuffle: a new random order every epoch, a function of (``seed``, epoch)
+            (``EpochShuffle``); ignored with ``sampler``.
         sampler: a sampler of indices (e.g. ``DistributedSampler``); its ``set_epoch`` is called
             by ``DeviceLoader.set_epoch``.
         num_threads: decoding threads (>= 1).
         drop_last: drop the last incomplete batch.
         collate_fn: builds a batch from items (default: ``datagen_gpu.data.collate``).
         prefetch: batches in flight ahead of the consumer (>= 1).
-        generator: the shuffling generator (``RandomSampler``'s).
+        seed: the shuffle's seed.
+
+    ``set_epoch(e)`` sets the epoch of the shuffle (and the sampler's, e.g. a
+    ``DistributedSampler``'s); ``skip_next(k)`` makes the next iteration start at
+    its batch k without fetching the ones before (``DeviceLoader`` resumes with it).
     """
 
     def __init__(self, dataset, batch_size: int = 1, *, shuffle: bool = False, sampler: Optional[Sampler] = None,
                  num_threads: int = 2, drop_last: bool = False, collate_fn: Callable = collate, prefetch: int = 2,
-                 generator: Optional[torch.Generator] = None):
+                 seed: int = 0):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
         if not isinstance(num_threads, int) or isinstance(num_threads, bool) or num_threads < 1:
@@ -60,16 +87,27 @@ class ThreadLoader:
             raise ValueError(f"prefetch: expected an int >= 1, got {prefetch!r}")
         self.dataset = dataset
         if sampler is None:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+            sampler = EpochShuffle(len(dataset), seed) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
         self.batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.batch_size, self.num_threads, self.prefetch = batch_size, num_threads, prefetch
         self.collate_fn = collate_fn
         self._pool = None
         self._lock = threading.Lock()
+        self._skip = 0
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+    def skip_next(self, batches: int) -> None:
+        """The next iteration starts at its batch ``batches`` (the ones before are not fetched)."""
+        if not isinstance(batches, int) or batches < 0:
+            raise ValueError(f"batches: expected an int >= 0, got {batches!r}")
+        self._skip = batches
 
     def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:
@@ -83,6 +121,10 @@ class ThreadLoader:
         fetch = self.dataset.__getitem__
         pending = deque()
         batches = iter(self.batch_sampler)
+        skip, self._skip = self._skip, 0
+        for _ in range(skip):
+            if next(batches, None) is None:
+                break
         try:
             while True:
                 while len(pending) < self.prefetch + 1:

@@ -88,6 +88,17 @@ class RandomTransform(nn.Module):
             ids = ids[:1].expand(batch)
         return ids
 
+    def get_extra_state(self) -> dict:
+        """Checkpointed with ``state_dict()``: the running sample counter (used when no
+        ``sample_ids`` are given), so a resumed run numbers its samples on from where it stopped.
+        Reading it copies one number from the device (at checkpoint time only)."""
+        return {"next_id": int(self._next_id)}
+
+    def set_extra_state(self, state: dict) -> None:
+        if not isinstance(state, dict) or "next_id" not in state:
+            raise ValueError(f"state: expected a dict with 'next_id', got {state!r}")
+        self._next_id.fill_(int(state["next_id"]))
+
     def draw(self, sample_ids: torch.Tensor, n: int, dtype=torch.float64) -> torch.Tensor:
         """(B, n) uniforms in [0, 1) for these samples (this transform's stream)."""
         return uniform(self.seed, sample_ids, self.op_id, n, dtype)
