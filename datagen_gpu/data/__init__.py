@@ -23,10 +23,11 @@ from .dali import DaliFilePipeline, DaliSource, dali_file_pipeline
 from .datasets import IMG_EXTENSIONS, ImageFiles, ImageFolder
 from .decode import DecodeError, ImageInfo, available_decoders, decode, decode_window, probe
 from .loader import DeviceLoader
+from .shards import TarShards, write_shards
 from .thread_loader import ThreadLoader
 
 __all__ = [
     "Batch", "CropPlan", "DaliFilePipeline", "DaliSource", "dali_file_pipeline", "DecodeError", "DeviceLoader", "EncodedImages", "IMG_EXTENSIONS", "ImageFiles",
-    "ImageFolder", "ImageInfo", "Skipped", "ThreadLoader", "WindowedImages", "available_decoders", "collate", "decode",
-    "decode_window", "probe",
+    "ImageFolder", "ImageInfo", "Skipped", "TarShards", "ThreadLoader", "WindowedImages", "available_decoders", "collate", "decode",
+    "decode_window", "probe", "write_shards",
 ]

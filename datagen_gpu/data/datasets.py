@@ -41,6 +41,33 @@ def _read(path: str) -> bytes:
         raise DecodeError(f"{path}: cannot read the file ({e.strerror or e})") from e
 
 
+def decode_item(data, label: int, index: int, *, name: str, mode: str, decoder: str,
+                crop_plan: Optional[CropPlan] = None, sample_id: int = 0):
+    """One dataset item from a file's bytes (``ImageFiles`` and ``TarShards`` alike).
+
+    ``mode="gpu"``: ``(bytes tensor, label, index)`` after a header probe; with a crop
+    plan: ``(window, label, index, geometry)`` for the boxes of ``sample_id``; else
+    ``(image, label, index)``. Raises :class:`DecodeError` naming ``name``.
+    """
+    if mode == "gpu":
+        probe(data, name=name)  # a file that is not an image fails here, in the worker
+        return torch.frombuffer(bytearray(data), dtype=torch.uint8), label, index
+    if crop_plan is not None:
+        info = probe(data, name=name)
+        window, scale = crop_plan.window(sample_id, info.height, info.width)
+        image, geometry = decode_window(data, info, window, scale, decoder, name=name)
+        return image, label, index, torch.tensor(geometry, dtype=torch.float64)
+    return decode(data, decoder, name=name), label, index
+
+
+def skip_item(counter, index: int, name: str, error: Exception) -> Skipped:
+    """``on_error="skip"``: counts the failure in ``counter`` (shared), warns naming it, marks the item."""
+    with counter.get_lock():
+        counter.value += 1
+    warnings.warn(f"skipped {error}", RuntimeWarning, stacklevel=3)
+    return Skipped(index, name, str(error))
+
+
 class ImageFiles(Dataset):
     """A dataset over a list of image files.
 
@@ -107,23 +134,12 @@ class ImageFiles(Dataset):
             raise IndexError(f"index {index} out of range for a dataset of {len(self)} images")
         path, label = self.paths[index], self.labels[index]
         try:
-            data = _read(path)
-            if self.decode == "gpu":
-                probe(data, name=path)  # a file that is not an image fails here, in the worker
-                return torch.frombuffer(bytearray(data), dtype=torch.uint8), label, index
-            if self.crop_plan is not None:
-                info = probe(data, name=path)
-                window, scale = self.crop_plan.window(self.sample_id(index), info.height, info.width)
-                image, geometry = decode_window(data, info, window, scale, self.decoder, name=path)
-                return image, label, index, torch.tensor(geometry, dtype=torch.float64)
-            return decode(data, self.decoder, name=path), label, index
+            return decode_item(_read(path), label, index, name=path, mode=self.decode, decoder=self.decoder,
+                               crop_plan=self.crop_plan, sample_id=self.sample_id(index))
         except DecodeError as e:
             if self.on_error == "raise":
                 raise
-            with self._skipped.get_lock():
-                self._skipped.value += 1
-            warnings.warn(f"skipped {e}", RuntimeWarning, stacklevel=2)
-            return Skipped(index, path, str(e))
+            return skip_item(self._skipped, index, path, e)
 
 
 class ImageFolder(ImageFiles):

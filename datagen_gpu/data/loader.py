@@ -46,7 +46,10 @@ def num_samples_of(source) -> int:
         dataset = getattr(source, "dataset", None)
         if dataset is None:
             raise TypeError("loader: expected a DataLoader (with .dataset) or a source with num_samples")
-        n = len(dataset)
+        # a sharded dataset's len() is this rank's share; its num_samples spans every rank
+        n = getattr(dataset, "num_samples", None)
+        if n is None:
+            n = len(dataset)
     return int(n)
 
 
@@ -259,6 +262,11 @@ class _Producer:
                     if item is not None and not self.put(item):
                         break
             self.put(_END)
+        except (ConnectionError, EOFError) as e:  # a DataLoader worker died while sending a batch
+            failure = RuntimeError(f"DeviceLoader: lost the connection to a DataLoader worker "
+                                   f"(a worker process exited unexpectedly?): {type(e).__name__}: {e}")
+            failure.__cause__ = e
+            self.put(_Failure(failure))
         except BaseException as e:  # noqa: BLE001  (handed to the consumer, raised there)
             self.put(_Failure(e))
         finally:
