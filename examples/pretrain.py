@@ -84,7 +84,8 @@ def make_loader(args, rank, world, device, transform):
     if args.shards:
         from datagen_gpu.data import TarShards
         shards = TarShards(args.shards, shuffle=True, seed=args.seed)
-        source = DataLoader(shards, batch_size=args.batch, num_workers=args.workers, collate_fn=collate)
+        source = DataLoader(shards, batch_size=args.batch, num_workers=args.workers, collate_fn=collate,
+                            drop_last=True)
         folder = None
     else:
         folder = args.data or make_photo_folder(os.path.join("out", "pretrain_photos"), args.images,
@@ -151,6 +152,7 @@ def main(argv=None):
     queue = MoCoQueue(128, args.queue, seed=args.seed).to(device)
     loader, folder = make_loader(args, rank, world, device, TwoViews(moco_v2_view(args.size, blur_kernel=7)))
     mochi = MoCHi(n_hard=128, n_mix=64, n_mix_query=32, temperature=0.2, warmup_steps=len(loader), seed=args.seed)
+    # (warmup: MoCHi mixes from the second epoch on, as the paper starts after a few epochs)
     step, start_epoch = 0, 0
     if args.resume:
         state = torch.load(args.resume, map_location=device)
@@ -171,8 +173,13 @@ def main(argv=None):
         if world > 1:
             dist.barrier()
 
+    steps_per_epoch = len(loader)
+    if world > 1:  # ranks may hold different numbers of shards: every rank takes the fewest steps
+        n = torch.tensor([steps_per_epoch], device=device)
+        dist.all_reduce(n, op=dist.ReduceOp.MIN)
+        steps_per_epoch = int(n)
     if rank == 0:
-        print(f"world {world} on {device}, {len(loader)} steps per epoch, per-rank batch {args.batch}, "
+        print(f"world {world} on {device}, {steps_per_epoch} steps per epoch, per-rank batch {args.batch}, "
               f"crop-aware decoding {loader.crop_aware}", flush=True)
     if rank == 0 and folder is not None and not args.resume and args.max_steps is None:
         print(f"kNN top-1 of the random encoder: {100 * knn_top1(query.backbone, folder, args.size, device):.1f}%",
@@ -181,7 +188,9 @@ def main(argv=None):
     for epoch in range(start_epoch, args.epochs):
         loader.set_epoch(epoch)
         query.train()
-        t0, seen, total, steps = time.perf_counter(), 0, 0.0, 0
+        t0, seen, total = time.perf_counter(), 0, 0.0
+        steps = loader.state_dict()["batches_done"]  # > 0 in a resumed epoch
+        first = steps
         for (view_q, view_k), _, ids in loader:
             q = model(view_q)
             with torch.no_grad():
@@ -203,8 +212,10 @@ def main(argv=None):
             if args.max_steps is not None and step >= args.max_steps:
                 done = True
                 break
+            if steps == steps_per_epoch:
+                break
         rate = seen / (time.perf_counter() - t0)
-        print(f"rank {rank}: epoch {epoch + 1}/{args.epochs}, step {step}, loss {total / max(1, steps):.3f}, "
+        print(f"rank {rank}: epoch {epoch + 1}/{args.epochs}, step {step}, loss {total / max(1, steps - first):.3f}, "
               f"{rate:.0f} img/s", flush=True)
         if done:
             break
