@@ -227,3 +227,113 @@ def test_mochi_opcheck(gen):
                           (q, queue.half(), hard, pair, alpha, qidx, beta, 0.1))
     torch.library.opcheck(torch.ops.datagen_gpu.mochi_logits_backward.default,
                           (torch.randn(2, 5), q, queue, hard, pair, alpha, qidx, beta, 0.2))
+
+
+# Queue layouts (issue 12). (B, D, K, N, s, s'): s + s' = 18 > BLOCK_T = 16; D = 131 > BLOCK_D = 128
+# (the backward's coefficient kernel) and D = 37 (one D block); odd D and K; K and D > 64 (the
+# transpose copy's tiles). Rows gathered B * (2s + s') vs K: >= K copies a transposed queue, < K
+# reads it in place.
+LAYOUT_CASES = {
+    "D131-copy": (3, 131, 67, 9, 11, 7),      # 87 rows >= 67
+    "D131-inplace": (2, 131, 67, 9, 11, 7),   # 58 rows < 67
+    "D37-copy": (3, 37, 71, 8, 12, 6),        # 90 rows >= 71
+    "D37-inplace": (3, 37, 97, 8, 12, 6),     # 90 rows < 97
+}
+# (query dtype, queue dtype): every dtype the ops take, mixed ones too
+LAYOUT_DTYPES = [(torch.float64, torch.float64), (torch.float32, torch.float32), (torch.float32, torch.float16),
+                 (torch.float16, torch.float32), (torch.float16, torch.float16), (torch.bfloat16, torch.bfloat16),
+                 (torch.float32, torch.bfloat16)]
+# relative tolerance by output dtype (the output rounding; the Triton interpreter truncates bfloat16)
+OUT_RTOL = {torch.float64: 1e-12, torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}
+
+
+def _close(got, ref, dtype):
+    assert got.dtype == dtype
+    tol = OUT_RTOL[dtype]
+    torch.testing.assert_close(got.double(), ref, rtol=tol, atol=tol * max(float(ref.abs().max()), 1e-6))
+
+
+def _transposed(queue):
+    """MoCo's (D, K) buffer seen as (K, D): strides (1, K)."""
+    t = queue.t().contiguous().t()
+    assert t.stride() == (1, queue.shape[0]) and torch.equal(t, queue)
+    return t
+
+
+@pytest.mark.parametrize("layout", ["row-major", "transposed"])
+@pytest.mark.parametrize("dtypes", LAYOUT_DTYPES, ids=lambda d: f"{d[0]}-{d[1]}".replace("torch.", ""))
+@pytest.mark.parametrize("case", list(LAYOUT_CASES))
+@pytest.mark.parametrize("be", ["cpu", "triton"])
+def test_mochi_queue_layouts_forward_backward(be, case, dtypes, layout, gen):
+    """negatives, logits and the backward on both queue layouts against the float64 reference
+    (C++ and Triton on the interpreter); on Triton the transposed queue, copied or read in place,
+    gives bit-identical results to the row-major one."""
+    if be == "triton" and not HAS_TRITON:
+        pytest.skip("triton is not installed")
+    B, D, K, N, s, s2 = LAYOUT_CASES[case]
+    args = list(mochi_inputs(B, D, K, N, s, s2, gen, *dtypes))
+    row_major = list(args)
+    if layout == "transposed":
+        args[1] = _transposed(args[1])
+    grad = torch.randn(B, s + s2, generator=gen).to(dtypes[0])
+    with poison_outputs():
+        h = run_op(be, "mochi_negatives", *args)
+        logits = run_op(be, "mochi_logits", *args, 0.3)
+        dq = run_op(be, "mochi_logits_backward", grad, *args, 0.3)
+    ref_args = [a.double() if a.is_floating_point() else a for a in row_major]
+    h_ref = R.mochi_negatives(*ref_args)
+    out = torch.promote_types(*dtypes)
+    _close(h, h_ref, out)
+    _close(logits, torch.einsum("bd,bsd->bs", ref_args[0], h_ref) / 0.3, out)
+    _close(dq, torch.einsum("bs,bsd->bd", grad.double(), h_ref) / 0.3, dtypes[0])
+    if be == "triton" and layout == "transposed":
+        assert torch.equal(h, run_op(be, "mochi_negatives", *row_major))
+        assert torch.equal(logits, run_op(be, "mochi_logits", *row_major, 0.3))
+        assert torch.equal(dq, run_op(be, "mochi_logits_backward", grad, *row_major, 0.3))
+
+
+def test_mochi_transposed_queue_copy_decision(gen):
+    """A queue with contiguous rows is read in place; another is copied row-major only when the
+    launch gathers at least K rows; the copy (Triton transpose kernel, tiles > 1 on both axes,
+    any strides) is exact."""
+    if not HAS_TRITON:
+        pytest.skip("triton is not installed")
+    from datagen_gpu.kernels import mochi as K_
+
+    queue = torch.randn(131, 67, generator=gen)
+    t = _transposed(queue)
+    assert not K_._copy_pays(queue, 10**6)
+    assert not K_._copy_pays(queue[:, :50], 10**6)  # rows contiguous, padded: in place
+    assert K_._copy_pays(t, 131) and not K_._copy_pays(t, 130)
+    assert not K_._copy_pays(t[:, :1], 10**6)  # D = 1: a column is contiguous
+    for src in (t, queue[::2, ::3], t.half(), _transposed(queue.double())[5:, 1:]):
+        copy = K_._row_major(src)
+        assert copy.is_contiguous() and copy.dtype == src.dtype and torch.equal(copy, src)
+    assert K_._gather_source(t, 100, 1, 0) is not t  # 200 rows >= 131: copied
+    assert K_._gather_source(t, 10, 1, 4) is t       # 60 rows: in place
+
+
+def test_mochi_codegen_benchmark_compiles_for_sm90():
+    """benchmarks/mochi_codegen.py's tiny run: the launchers' kernels compile for sm_90 (no GPU)."""
+    if not HAS_TRITON:
+        pytest.skip("triton is not installed")
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    import triton
+
+    try:
+        from triton.backends.compiler import GPUTarget
+        from triton.compiler import make_backend
+        make_backend(GPUTarget("cuda", 90, 32))
+        tools = [triton.knobs.nvidia.ptxas_blackwell.path, triton.knobs.nvidia.cuobjdump.path]
+    except Exception as e:  # noqa: BLE001 - no CUDA backend / toolchain in this triton build
+        pytest.skip(f"triton cannot compile for CUDA here: {e}")
+    if not all(p and os.path.exists(p) for p in tools):
+        pytest.skip("triton's bundled ptxas / cuobjdump are missing")
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "mochi_codegen.py"
+    spec = importlib.util.spec_from_file_location("mochi_codegen", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.test_codegen_tiny()
