@@ -7,7 +7,7 @@ from datagen_gpu import reference as R
 from datagen_gpu._audio import layout_order
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs
 
-from _backends import run_op, skip_unsupported
+from _backends import interpreted, run_op, skip_unsupported, value_checks
 
 SPEC_SHAPES = [(3, 17, 29), (2, 2, 13, 41), (1, 5, 130)]
 WAVE_SHAPES = [(3, 257), (2, 2, 77), (2, 3, 5, 19)]
@@ -18,7 +18,7 @@ I64_MAX, I64_MIN = 2**63 - 1, -(2**63)
 
 def spec_shape_for(backend, shape):
     """The Triton interpreter runs one program at a time: keep its shapes small."""
-    if backend != "triton":
+    if not interpreted(backend):
         return shape
     return (min(shape[0], 2),) + tuple(min(s, 4) for s in shape[1:-2]) + (min(shape[-2], 9),
                                                                           min(shape[-1], 37))
@@ -71,7 +71,7 @@ def mask_args(op, x, gen, counts):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("fill", ["value", "mean"])
 def test_masks_match_reference(backend, op, dtype, layout, fill, gen):
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     for shape, counts in zip(SPEC_SHAPES, [(3, 3), (1, 2), (0, 4)]):
         x = random_specs(spec_shape_for(backend, shape), dtype, layout, gen)
         masks, ref = mask_args(op, x, gen, counts)
@@ -81,13 +81,13 @@ def test_masks_match_reference(backend, op, dtype, layout, fill, gen):
             out = run_op(backend, op, x, *masks, value, dtype)
         assert out.dtype == dtype
         assert_same_layout(out, x)
-        assert_close_to_reference(out, ref(x.double(), value), msg=f"{op} {tuple(x.shape)}")
+        assert_close_to_reference(out, ref(x.double(), value), msg=f"{op} {tuple(x.shape)}", backend=backend)
         assert torch.equal(x, x_before)
 
 
 @pytest.mark.parametrize("out_dtype", SPEC_DTYPES)
 def test_masks_out_dtype(backend, out_dtype, gen):
-    skip_unsupported(backend, out_dtype)
+    skip_unsupported(backend, out_dtype, bfloat16=True)
     x = random_specs((3, 7, 19), torch.float32, "contiguous", gen)
     fs, fw = random_masks(gen, 3, 2, 7)
     ts, tw = random_masks(gen, 3, 3, 19)
@@ -95,7 +95,7 @@ def test_masks_out_dtype(backend, out_dtype, gen):
         with poison_outputs():
             out = run_op(backend, "spec_mask", x, fs, fw, ts, tw, value, out_dtype)
         assert out.dtype == out_dtype
-        assert_close_to_reference(out, R.spec_mask(x.double(), fs, fw, ts, tw, value))
+        assert_close_to_reference(out, R.spec_mask(x.double(), fs, fw, ts, tw, value), backend=backend)
 
 
 def test_masks_extreme_intervals(backend, gen):
@@ -107,7 +107,7 @@ def test_masks_extreme_intervals(backend, gen):
     for op, ref in (("time_mask", R.time_mask), ("freq_mask", R.freq_mask)):
         with poison_outputs():
             out = run_op(backend, op, x, start, width, value, torch.float32)
-        assert_close_to_reference(out, ref(x.double(), start, width, value), msg=op)
+        assert_close_to_reference(out, ref(x.double(), start, width, value), msg=op, backend=backend)
     out = run_op(backend, "time_mask", x, start[:, :0], width[:, :0], None, torch.float32)
     assert torch.equal(out, x)  # M = 0: a copy
 
@@ -141,7 +141,7 @@ def test_spec_mask_is_freq_then_time_mask(gen):
 @pytest.mark.parametrize("dtype", SPEC_DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_freq_shift_matches_reference(backend, dtype, layout, gen):
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     for shape in SPEC_SHAPES:
         x = random_specs(spec_shape_for(backend, shape), dtype, layout, gen)
         B, F_ = x.shape[0], x.shape[-2]
@@ -153,7 +153,8 @@ def test_freq_shift_matches_reference(backend, dtype, layout, gen):
         with poison_outputs():
             out = run_op(backend, "freq_shift", x, shift, fill, dtype)
         assert_same_layout(out, x)
-        assert_close_to_reference(out, R.freq_shift(x.double(), shift, fill), msg=f"{tuple(x.shape)}")
+        assert_close_to_reference(out, R.freq_shift(x.double(), shift, fill), msg=f"{tuple(x.shape)}",
+                                  backend=backend)
         assert torch.equal(x, x_before)
 
 
@@ -167,13 +168,13 @@ def test_freq_shift_direction():
 @pytest.mark.parametrize("dtype", SPEC_DTYPES)
 @pytest.mark.parametrize("out_dtype", [None, torch.float32])
 def test_audio_mixup_matches_reference(backend, dtype, out_dtype, gen):
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     out_dtype = out_dtype or dtype
     for shape in WAVE_SHAPES:
         x = (torch.randn(shape, generator=gen)).to(dtype)
         if x.dim() >= 3:
             x = x.transpose(-1, -2).contiguous().transpose(-1, -2)
-        if backend == "triton":
+        if interpreted(backend):
             x = x[:2]
         B = x.shape[0]
         lam = torch.rand(B, generator=gen)
@@ -184,7 +185,8 @@ def test_audio_mixup_matches_reference(backend, dtype, out_dtype, gen):
             out = run_op(backend, "audio_mixup", x, lam, perm, out_dtype)
         assert out.dtype == out_dtype
         assert_same_layout(out, x)
-        assert_close_to_reference(out, R.audio_mixup(x.double(), lam, perm), msg=f"{tuple(shape)}")
+        assert_close_to_reference(out, R.audio_mixup(x.double(), lam, perm), msg=f"{tuple(shape)}",
+                                  backend=backend)
         assert torch.equal(x, x_before)
 
 
@@ -298,19 +300,20 @@ def test_errors():
                         torch.float32)
 
 
-def test_triton_launchers_check_arguments():
-    pytest.importorskip("triton")
-    from datagen_gpu.kernels import triton_launcher
-
+@pytest.mark.parametrize("backend_name", ["cpu", "triton"])
+def test_op_level_checks(backend_name):
+    """The C++ ops and the Triton launchers check their arguments themselves."""
+    skip_unsupported(backend_name)
     x = torch.randn(2, 6, 10)
     one = torch.ones(2, 1, dtype=torch.int64)
     with pytest.raises(ValueError, match="width"):
-        triton_launcher("time_mask")(x, one, torch.ones(2, 2, dtype=torch.int64), None,
-                                     torch.float32)
+        run_op(backend_name, "time_mask", x, one, torch.ones(2, 2, dtype=torch.int64), None,
+               torch.float32)
     with pytest.raises(TypeError, match="specs"):
-        triton_launcher("freq_shift")(x.double(), one[:, 0], torch.zeros(2), torch.float32)
-    with pytest.raises(ValueError, match="perm"):
-        triton_launcher("audio_mixup")(x, torch.zeros(2), torch.tensor([0, 5]), torch.float32)
+        run_op(backend_name, "freq_shift", x.double(), one[:, 0], torch.zeros(2), torch.float32)
+    if value_checks(backend_name):  # on CPU tensors only
+        with pytest.raises(ValueError, match="perm"):
+            run_op(backend_name, "audio_mixup", x, torch.zeros(2), torch.tensor([0, 5]), torch.float32)
 
 
 def _opcheck_inputs():

@@ -14,7 +14,7 @@ from datagen_gpu import functional as F
 from datagen_gpu import reference as R
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs, random_images
 
-from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
+from _backends import DTYPES, SHAPES, interpreted, run_op, shape_for, skip_unsupported
 
 FACTOR_OPS = ["adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue"]
 
@@ -60,7 +60,7 @@ def check_layout(out, x, out_dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_factor_op_matches_reference(backend, op, shape, dtype, channels_last, gen):
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     shape = shape_for(backend, shape)
     x = random_images(shape, dtype, channels_last=channels_last, generator=gen)
     factor = random_factors(op, shape[0], gen)
@@ -68,7 +68,7 @@ def test_factor_op_matches_reference(backend, op, shape, dtype, channels_last, g
     with poison_outputs():
         out = run_op(backend, op, x, factor, dtype)
     check_layout(out, x, dtype)
-    assert_close_to_reference(out, reference_factor_op(op, x, factor), msg=op)
+    assert_close_to_reference(out, reference_factor_op(op, x, factor), msg=op, backend=backend)
     assert torch.equal(x, x_before)
 
 
@@ -76,13 +76,13 @@ def test_factor_op_matches_reference(backend, op, shape, dtype, channels_last, g
 @pytest.mark.parametrize("in_dtype", [torch.uint8, torch.float32])
 @pytest.mark.parametrize("out_dtype", DTYPES)
 def test_factor_op_out_dtype(backend, op, in_dtype, out_dtype, gen):
-    skip_unsupported(backend, out_dtype)
+    skip_unsupported(backend, out_dtype, bfloat16=True)
     x = random_images((3, 3, 9, 11), in_dtype, generator=gen)
     factor = random_factors(op, 3, gen)
     with poison_outputs():
         out = run_op(backend, op, x, factor, out_dtype)
     check_layout(out, x, out_dtype)
-    assert_close_to_reference(out, reference_factor_op(op, x, factor), msg=op)
+    assert_close_to_reference(out, reference_factor_op(op, x, factor), msg=op, backend=backend)
 
 
 @pytest.mark.parametrize("op,channels", [("adjust_brightness", 1), ("adjust_brightness", 2),
@@ -96,7 +96,7 @@ def test_non_rgb_channels(backend, op, channels, dtype, channels_last, gen):
     with poison_outputs():
         out = run_op(backend, op, x, factor, dtype)
     check_layout(out, x, dtype)
-    assert_close_to_reference(out, reference_factor_op(op, x, factor), msg=op)
+    assert_close_to_reference(out, reference_factor_op(op, x, factor), msg=op, backend=backend)
 
 
 def _hue_test_pixels():
@@ -117,10 +117,11 @@ def test_hue_special_pixels_and_extreme_factors(backend, factor):
     f = torch.tensor([factor])
     with poison_outputs():
         out = run_op(backend, "adjust_hue", x, f, torch.float32)
-    assert_close_to_reference(out, R.adjust_hue(R.to_unit(x), f), msg="hue")
+    assert_close_to_reference(out, R.adjust_hue(R.to_unit(x), f), msg="hue", backend=backend)
     xu = (x * 255).round().to(torch.uint8)
     out = run_op(backend, "adjust_hue", xu, f, torch.uint8)
-    assert_close_to_reference(out, R.adjust_hue(R.to_unit(xu), f), msg="hue uint8")
+    assert_close_to_reference(out, R.adjust_hue(R.to_unit(xu), f), msg="hue uint8",
+                              backend=backend)
 
 
 def test_hue_half_turn_both_signs_agree(backend, gen):
@@ -172,9 +173,9 @@ def all_orders(batch, gen):
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_color_jitter_all_orders_match_reference(backend, dtype, channels_last, gen):
     """All 24 orders over one batch, some identity factors, every dtype."""
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     batch = 24
-    h, w = (5, 7) if backend == "triton" else (11, 29)
+    h, w = (5, 7) if interpreted(backend) else (11, 29)
     x = random_images((batch, 3, h, w), dtype, channels_last=channels_last, generator=gen)
     params = jitter_params(batch, gen, identity_every=5)
     order = all_orders(batch, gen)
@@ -183,14 +184,14 @@ def test_color_jitter_all_orders_match_reference(backend, dtype, channels_last, 
         out = run_op(backend, "color_jitter", x, *params, order, dtype)
     check_layout(out, x, dtype)
     ref = R.color_jitter(R.to_unit(x), *params, order, quantized=dtype == torch.uint8)
-    assert_close_to_reference(out, ref, msg="color_jitter")
+    assert_close_to_reference(out, ref, msg="color_jitter", backend=backend)
     assert torch.equal(x, x_before)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("out_dtype", DTYPES)
 def test_color_jitter_shapes_and_out_dtype(backend, shape, out_dtype, gen):
-    skip_unsupported(backend, out_dtype)
+    skip_unsupported(backend, out_dtype, bfloat16=True)
     shape = shape_for(backend, shape)
     x = random_images(shape, torch.uint8, generator=gen)
     params = jitter_params(shape[0], gen)
@@ -198,7 +199,8 @@ def test_color_jitter_shapes_and_out_dtype(backend, shape, out_dtype, gen):
     with poison_outputs():
         out = run_op(backend, "color_jitter", x, *params, order, out_dtype)
     check_layout(out, x, out_dtype)
-    assert_close_to_reference(out, R.color_jitter(R.to_unit(x), *params, order, quantized=True))
+    assert_close_to_reference(out, R.color_jitter(R.to_unit(x), *params, order, quantized=True),
+                              backend=backend)
 
 
 def test_color_jitter_equals_single_ops_in_order(backend, gen):
@@ -263,7 +265,7 @@ def test_color_jitter_deterministic_across_thread_counts(gen):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_rgb_to_grayscale_matches_reference(backend, dtype, channels_last, gen):
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     shape = shape_for(backend, (5, 3, 19, 23))
     x = random_images(shape, dtype, channels_last=channels_last, generator=gen)
     apply = torch.tensor([True, False, True, True, False])[: shape[0]]
@@ -272,7 +274,7 @@ def test_rgb_to_grayscale_matches_reference(backend, dtype, channels_last, gen):
         out = run_op(backend, "rgb_to_grayscale", x, apply, dtype)
     check_layout(out, x, dtype)
     ref = R.rgb_to_grayscale(R.to_unit(x), apply, quantized=dtype == torch.uint8)
-    assert_close_to_reference(out, ref, msg="rgb_to_grayscale")
+    assert_close_to_reference(out, ref, msg="rgb_to_grayscale", backend=backend)
     assert torch.equal(out[~apply], x[~apply])  # untouched samples are exact copies
     assert torch.equal(x, x_before)
     if dtype == torch.uint8:  # floor of the luma, exactly torchvision's truncation
@@ -281,12 +283,13 @@ def test_rgb_to_grayscale_matches_reference(backend, dtype, channels_last, gen):
 
 @pytest.mark.parametrize("out_dtype", DTYPES)
 def test_rgb_to_grayscale_out_dtype(backend, out_dtype, gen):
-    skip_unsupported(backend, out_dtype)
+    skip_unsupported(backend, out_dtype, bfloat16=True)
     x = random_images((2, 3, 7, 9), torch.uint8, generator=gen)
     apply = torch.tensor([True, False])
     with poison_outputs():
         out = run_op(backend, "rgb_to_grayscale", x, apply, out_dtype)
-    assert_close_to_reference(out, R.rgb_to_grayscale(R.to_unit(x), apply, quantized=True))
+    assert_close_to_reference(out, R.rgb_to_grayscale(R.to_unit(x), apply, quantized=True),
+                              backend=backend)
 
 
 def solarize_thresholds(x, gen):
@@ -307,7 +310,7 @@ def solarize_thresholds(x, gen):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_solarize_matches_reference(backend, shape, dtype, channels_last, gen):
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     shape = shape_for(backend, shape)
     x = random_images(shape, dtype, channels_last=channels_last, generator=gen)
     t = solarize_thresholds(x, gen)
@@ -318,7 +321,7 @@ def test_solarize_matches_reference(backend, shape, dtype, channels_last, gen):
         out = run_op(backend, "solarize", x, t, apply, dtype)
     check_layout(out, x, dtype)
     ref = R.solarize(R.to_unit(x), t, apply, x.dtype)
-    assert_close_to_reference(out, ref, msg="solarize")
+    assert_close_to_reference(out, ref, msg="solarize", backend=backend)
     assert torch.equal(out[~apply], x[~apply])
     if dtype == torch.uint8:  # 255 - x is exact
         assert torch.equal(out, torch.round(ref * 255.0).to(torch.uint8))
@@ -327,7 +330,7 @@ def test_solarize_matches_reference(backend, shape, dtype, channels_last, gen):
 
 @pytest.mark.parametrize("out_dtype", DTYPES)
 def test_solarize_out_dtype(backend, out_dtype, gen):
-    skip_unsupported(backend, out_dtype)
+    skip_unsupported(backend, out_dtype, bfloat16=True)
     x = random_images((3, 3, 5, 8), torch.float16, generator=gen)
     t = torch.tensor([0.2999, 0.5, 0.0])  # 0.2999 rounds to a float16 value in x's grid
     x[0, 0, 0, 0] = 0.2999
@@ -335,5 +338,5 @@ def test_solarize_out_dtype(backend, out_dtype, gen):
     with poison_outputs():
         out = run_op(backend, "solarize", x, t, apply, out_dtype)
     ref = R.solarize(R.to_unit(x), t, apply, x.dtype)
-    assert_close_to_reference(out, ref)
+    assert_close_to_reference(out, ref, backend=backend)
     assert ref[0, 0, 0, 0] != R.to_unit(x)[0, 0, 0, 0]  # compared in float16, as torchvision

@@ -28,7 +28,7 @@ def random_mix_params(B, H, W, gen):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_mix_matches_reference(backend, shape, dtype, channels_last, gen):
-    skip_unsupported(backend, dtype)
+    skip_unsupported(backend, dtype, bfloat16=True)
     shape = shape_for(backend, shape)
     B, _, H, W = shape
     x = random_images(shape, dtype, channels_last=channels_last, generator=gen)
@@ -38,19 +38,19 @@ def test_mix_matches_reference(backend, shape, dtype, channels_last, gen):
         out = run_op(backend, "mix", x, lam, boxes, perm, dtype)
     assert out.dtype == dtype and out.shape == x.shape
     assert out.is_contiguous(memory_format=torch.channels_last) == channels_last
-    assert_close_to_reference(out, R.mix(R.to_unit(x), lam, boxes, perm), msg="mix")
+    assert_close_to_reference(out, R.mix(R.to_unit(x), lam, boxes, perm), msg="mix", backend=backend)
     assert torch.equal(x, x_before)
 
 
 @pytest.mark.parametrize("out_dtype", DTYPES)
 def test_mix_out_dtype(backend, out_dtype, gen):
-    skip_unsupported(backend, out_dtype)
+    skip_unsupported(backend, out_dtype, bfloat16=True)
     x = random_images((3, 3, 9, 11), torch.uint8, generator=gen)
     lam, boxes, perm = random_mix_params(3, 9, 11, gen)
     with poison_outputs():
         out = run_op(backend, "mix", x, lam, boxes, perm, out_dtype)
     assert out.dtype == out_dtype
-    assert_close_to_reference(out, R.mix(R.to_unit(x), lam, boxes, perm))
+    assert_close_to_reference(out, R.mix(R.to_unit(x), lam, boxes, perm), backend=backend)
 
 
 def test_mixup_and_cutmix_functionals(gen):

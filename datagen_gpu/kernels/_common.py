@@ -1,14 +1,34 @@
-"""Triton helpers shared by the kernel families: dtype-aware load and store.
+"""Triton helpers shared by the kernel families: dtype-aware load and store,
+64-bit index helpers, launch grids that fit CUDA's limits, block sizes.
 
 Values are float32 in [0, 1] inside every kernel: uint8 loads are scaled by
 1/255; uint8 stores compute floor(clamp(255 * x, 0, 255) + 0.5), exactly as
 the C++ kernels (csrc/common.cpp) do.
+
+Launch grids. CUDA allows 2^31 - 1 programs on grid axis 0 and 65,535 on
+axes 1 and 2, so no launcher puts a count that grows with the image (tiles,
+column blocks, time blocks) on axis 1 or 2: each numbers its n programs
+0..n-1 in one flat index, ``flat_grid(n)`` lays them on axis 0 (spilling
+onto axis 1 only past 2^31 - 1 programs) and the kernel recovers the index
+with ``flat_program_id(n)`` and decodes it with integer division (64-bit).
+
+Block sizes and grid limits are module-level settings read at every launch
+(here and in each family module: ``color.BLOCK``, ``filters.TILE`` ...).
+They are not API: tests lower them so that small images run every
+multi-tile, multi-block and folded-grid path on the Triton interpreter.
 """
 import torch
 import triton
 import triton.language as tl
 
 from .._debug import empty_output  # noqa: F401  (re-exported for the launchers)
+
+MAX_GRID_X = 2**31 - 1  # CUDA: programs on grid axis 0
+MAX_GRID_YZ = 65535  # CUDA: programs on grid axes 1 and 2
+
+# Settings read at launch (tests lower them; see the module docstring).
+GRID_X_LIMIT = MAX_GRID_X  # programs flat_grid puts on axis 0 before spilling onto axis 1
+ROW_BLOCK = 1024  # largest block of columns per program of a row_program kernel
 
 
 @triton.jit
@@ -30,13 +50,51 @@ def store_f32(ptr, offsets, value, mask):
 
 
 @triton.jit
+def i64(x):
+    """x as int64 before it is multiplied: an int32 kernel argument (or a
+    constant, which Triton makes of an argument equal to 1) times another can
+    pass 2^31 on a large batch; ``x.to`` fails on such constants, tl.cast does not."""
+    return tl.cast(x, tl.int64)
+
+
+@triton.jit
+def flat_program_id(n):
+    """This program's index in [0, n) of a ``flat_grid(n)`` launch, as int64.
+
+    The padding programs of a grid spilled onto axis 1 (index >= n) repeat
+    program n - 1: they write the same values to the same addresses.
+    """
+    pid = tl.program_id(1).to(tl.int64) * tl.num_programs(0) + tl.program_id(0)
+    return tl.minimum(pid, i64(n) - 1)
+
+
+def flat_grid(n: int):
+    """Grid of n programs for ``flat_program_id``: (n,) up to GRID_X_LIMIT programs,
+    else (GRID_X_LIMIT, ceil(n / GRID_X_LIMIT)) (up to 1.4e14 programs)."""
+    limit = min(int(GRID_X_LIMIT), MAX_GRID_X)
+    if n <= limit:
+        return (n,)
+    rows = triton.cdiv(n, limit)
+    if rows > MAX_GRID_YZ:
+        raise OverflowError(f"{n} programs do not fit a CUDA grid")
+    return (limit, rows)
+
+
+@triton.jit
+def row_tile(pid, C, H, W, BLOCK_W: tl.constexpr):
+    """(b, c, h, w, mask) of program ``pid`` over (image row, block of columns) of
+    a (B, C, H, W) batch: program row * ceil(W / BLOCK_W) + j takes column block j
+    of row ``row`` of the B * C * H rows; 64-bit indices."""
+    blocks = tl.cdiv(W, BLOCK_W)
+    row = pid // blocks
+    w = (pid % blocks) * BLOCK_W + tl.arange(0, BLOCK_W)
+    return row // (i64(C) * H), (row // H) % C, row % H, w, w < W
+
+
+@triton.jit
 def row_program(C, H, W, BLOCK_W: tl.constexpr):
-    """(b, c, h, w, mask) of a program over (image row, block of columns) of a
-    (B, C, H, W) batch: grid axis 0 numbers the B * C * H rows, axis 1 the column
-    blocks; 64-bit indices."""
-    row = tl.program_id(0).to(tl.int64)
-    w = tl.program_id(1).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
-    return row // (C * H), (row // H) % C, row % H, w, w < W
+    """``row_tile`` of this program of a 1-D ``row_launch`` grid (not padded)."""
+    return row_tile(tl.program_id(0).to(tl.int64), C, H, W, BLOCK_W)
 
 
 def strides(t: torch.Tensor):
@@ -44,17 +102,31 @@ def strides(t: torch.Tensor):
     return tuple(int(s) for s in t.stride())
 
 
-def row_launch(images: torch.Tensor, out_dtype: torch.dtype):
-    """(output like images, grid, BLOCK_W) of a row_program kernel; grid None when empty."""
+def row_launch(images: torch.Tensor, out_dtype: torch.dtype, padded: bool = False):
+    """(output like images, grid, BLOCK_W) of a row_program kernel; grid None when empty.
+
+    The B * C * H * ceil(W / BLOCK_W) programs lie on grid axis 0 (exact, at most
+    2^31 - 1 of them, for ``row_program``), or with ``padded`` on ``flat_grid(n)``,
+    which fits any size (the kernel takes ``row_tile(flat_program_id(n), ...)``
+    with n = B * C * H * ceil(W / BLOCK_W)).
+    """
     from .._checks import is_channels_last
 
     B, C, H, W = images.shape
     out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
     block = row_block(W)
-    grid = (B * C * H, triton.cdiv(W, block)) if out.numel() else None
-    return out, grid, block
+    if not out.numel():
+        return out, None, block
+    n = B * C * H * triton.cdiv(W, block)
+    if padded:
+        return out, flat_grid(n), block
+    if n > MAX_GRID_X:
+        raise OverflowError(f"{B * C * H} image rows of {W} pixels: more than 2^31 - 1 programs")
+    return out, (n,), block
 
 
-def row_block(width: int, max_block: int = 1024) -> int:
-    """Power-of-two block covering one image row (at least 16, at most max_block)."""
+def row_block(width: int, max_block=None) -> int:
+    """Power-of-two block covering one image row (at least 16, at most max_block,
+    by default ROW_BLOCK)."""
+    max_block = ROW_BLOCK if max_block is None else max_block
     return max(16, min(max_block, triton.next_power_of_2(max(int(width), 1))))

@@ -2,9 +2,10 @@
 
 Every tensor is seen as a (B, C, F, T) strided view (a (B, F, T)
 spectrogram is (B, 1, F, T), a (B, T) waveform (B, 1, 1, T)); one program
-handles a block of one row along T. Values are float32 inside the kernels
-(load_f32 / store_f32: plain conversion for float dtypes), rounded once on
-store. Offsets are 64-bit.
+handles a block of one row along T; the programs of a launch are numbered
+in one flat index on ``_common.flat_grid`` (any length fits CUDA's grid
+limits). Values are float32 inside the kernels (load_f32 / store_f32: plain
+conversion for float dtypes), rounded once on store. Offsets are 64-bit.
 """
 import torch
 import triton
@@ -13,9 +14,11 @@ import triton.language as tl
 from .._audio import (as_bcft, check_audio, check_float_out_dtype, check_mask_pair,
                       check_specs, empty_like_layout)
 from .._checks import check_param
-from ._common import empty_output, load_f32, row_block, store_f32
+from ._common import empty_output, flat_grid, flat_program_id, i64, load_f32, row_block, store_f32
 
-MAX_SPLIT = 32  # programs per sample in the mean's partial sums
+# Block sizes, read at every launch (tests lower them to reach every path on small inputs).
+MAX_SPLIT = 32  # programs per sample in the mean's partial sums (a power of two)
+BLOCK_T = 1024  # largest block of one row per program
 
 
 def _alloc(shape, dtype, device):
@@ -23,17 +26,19 @@ def _alloc(shape, dtype, device):
 
 
 @triton.jit
-def _row_sums_kernel(src, partials, C, F, T, s_b, s_c, s_f, s_t, rows_per_split,
+def _row_sums_kernel(src, partials, C, F, T, n, s_b, s_c, s_f, s_t, rows_per_split,
                      SPLIT: tl.constexpr, BLOCK_T: tl.constexpr):
     """partials[b, s] = sum of rows [s * rows_per_split, (s + 1) * rows_per_split) of sample b.
 
     The rows of a sample are its C * F rows of T values; float32 lanes.
+    n = B * SPLIT programs, program b * SPLIT + s.
     """
-    b = tl.program_id(0).to(tl.int64)
-    s = tl.program_id(1).to(tl.int64)
+    pid = flat_program_id(n)
+    b = pid // SPLIT
+    s = pid % SPLIT
     acc = tl.zeros([BLOCK_T], dtype=tl.float32)
     r0 = s * rows_per_split
-    r1 = tl.minimum(r0 + rows_per_split, C * F)
+    r1 = tl.minimum(r0 + rows_per_split, i64(C) * F)
     for r in range(r0, r1):
         base = src + b * s_b + (r // F) * s_c + (r % F) * s_f
         for t0 in range(0, T, BLOCK_T):
@@ -57,7 +62,7 @@ def _mask_end(start, width, size):
 
 @triton.jit
 def _mask_kernel(src, dst, f_start, f_width, MF, t_start, t_width, MT, value, partials, inv_n,
-                 C, F, T, s_b, s_c, s_f, s_t, d_b, d_c, d_f, d_t,
+                 C, F, T, n, NT, s_b, s_c, s_f, s_t, d_b, d_c, d_f, d_t,
                  USE_MEAN: tl.constexpr, SPLIT: tl.constexpr, BLOCK_T: tl.constexpr):
     """SpecAugment masking (Park et al. 2019), all masks of a sample in one pass.
 
@@ -65,10 +70,12 @@ def _mask_kernel(src, dst, f_start, f_width, MF, t_start, t_width, MT, value, pa
                       in[b, c, f, t] otherwise,
     with masks clipped to the axis (width <= 0: no mask) and v_b = value[b],
     or (USE_MEAN) the mean of sample b: sum(partials[b, :]) * inv_n.
-    Masked elements are not read.
+    Masked elements are not read. n = B * C * F * NT programs, program row * NT + j
+    for block j of a row.
     """
-    row = tl.program_id(0).to(tl.int64)
-    b = row // (C * F)
+    pid = flat_program_id(n)
+    row = pid // NT
+    b = row // (i64(C) * F)
     c = (row // F) % C
     f = row % F
     if USE_MEAN:
@@ -79,7 +86,7 @@ def _mask_kernel(src, dst, f_start, f_width, MF, t_start, t_width, MT, value, pa
     for m in range(MF):
         s = tl.load(f_start + b * MF + m)
         row_hit = row_hit | ((f >= s) & (f < _mask_end(s, tl.load(f_width + b * MF + m), F)))
-    t = tl.program_id(1).to(tl.int64) * BLOCK_T + tl.arange(0, BLOCK_T)
+    t = (pid % NT) * BLOCK_T + tl.arange(0, BLOCK_T)
     inside = t < T
     hit = t < 0
     for m in range(MT):
@@ -92,21 +99,23 @@ def _mask_kernel(src, dst, f_start, f_width, MF, t_start, t_width, MT, value, pa
 
 
 @triton.jit
-def _freq_shift_kernel(src, dst, shift, fill, C, F, T, s_b, s_c, s_f, s_t, d_b, d_c, d_f, d_t,
-                       BLOCK_T: tl.constexpr):
+def _freq_shift_kernel(src, dst, shift, fill, C, F, T, n, NT,
+                       s_b, s_c, s_f, s_t, d_b, d_c, d_f, d_t, BLOCK_T: tl.constexpr):
     """Frequency shift (as summarised by Wang & van den Oord 2021).
 
     out[b, c, f, t] = in[b, c, f - shift[b], t] if 0 <= f - shift[b] < F else fill[b]
     (a positive shift moves content toward higher bins). Vacated rows are not read.
+    n = B * C * F * NT programs, program row * NT + j for block j of a row.
     """
-    row = tl.program_id(0).to(tl.int64)
-    b = row // (C * F)
+    pid = flat_program_id(n)
+    row = pid // NT
+    b = row // (i64(C) * F)
     c = (row // F) % C
     f = row % F
     sh = tl.load(shift + b)
     valid = (sh <= f) & (sh > f - F)  # 0 <= f - sh < F without overflow
     src_f = tl.where(valid, f - sh, 0)
-    t = tl.program_id(1).to(tl.int64) * BLOCK_T + tl.arange(0, BLOCK_T)
+    t = (pid % NT) * BLOCK_T + tl.arange(0, BLOCK_T)
     inside = t < T
     # read only valid rows (the bound is 0 for vacated ones)
     x = load_f32(src + b * s_b + c * s_c + src_f * s_f, t * s_t, t < tl.where(valid, T, 0))
@@ -115,20 +124,22 @@ def _freq_shift_kernel(src, dst, shift, fill, C, F, T, s_b, s_c, s_f, s_t, d_b, 
 
 
 @triton.jit
-def _audio_mixup_kernel(src, dst, lam, perm, B, C, F, T, s_b, s_c, s_f, s_t, d_b, d_c, d_f, d_t,
-                        BLOCK_T: tl.constexpr):
+def _audio_mixup_kernel(src, dst, lam, perm, B, C, F, T, n, NT,
+                        s_b, s_c, s_f, s_t, d_b, d_c, d_f, d_t, BLOCK_T: tl.constexpr):
     """Mixup (Zhang et al. 2018) of waveforms or spectrograms.
 
     out[b] = lam[b] * x[b] + (1 - lam[b]) * x[perm[b]] in float32; perm[b] is
     clamped to [0, B) so any value stays in bounds (the CPU checks reject it).
+    n = B * C * F * NT programs, program row * NT + j for block j of a row.
     """
-    row = tl.program_id(0).to(tl.int64)
-    b = row // (C * F)
+    pid = flat_program_id(n)
+    row = pid // NT
+    b = row // (i64(C) * F)
     c = (row // F) % C
     f = row % F
     p = tl.minimum(tl.maximum(tl.load(perm + b), 0), B - 1)
     w = tl.load(lam + b)
-    t = tl.program_id(1).to(tl.int64) * BLOCK_T + tl.arange(0, BLOCK_T)
+    t = (pid % NT) * BLOCK_T + tl.arange(0, BLOCK_T)
     inside = t < T
     a = load_f32(src + b * s_b + c * s_c + f * s_f, t * s_t, inside)
     o = load_f32(src + p * s_b + c * s_c + f * s_f, t * s_t, inside)
@@ -152,20 +163,22 @@ def _masks(specs, f_start, f_width, t_start, t_width, value, out_dtype):
         f_start = f_width = dummy
     if MT == 0:
         t_start = t_width = dummy
-    block = row_block(T)
+    block = row_block(T, BLOCK_T)
     use_mean = value is None
     if use_mean:
         split = min(MAX_SPLIT, triton.next_power_of_2(C * F))
         partials = torch.empty((B, split), dtype=torch.float32, device=specs.device)
-        _row_sums_kernel[(B, split)](src, partials, C, F, T, *_strides(src),
-                                     triton.cdiv(C * F, split), SPLIT=split, BLOCK_T=block)
+        _row_sums_kernel[flat_grid(B * split)](src, partials, C, F, T, B * split, *_strides(src),
+                                               triton.cdiv(C * F, split), SPLIT=split,
+                                               BLOCK_T=block)
         value, inv_n = dummy, 1.0 / float(C * F * T)
     else:
         split, partials, inv_n = 1, value, 1.0
-    grid = (B * C * F, triton.cdiv(T, block))
-    _mask_kernel[grid](src, dst, f_start, f_width, MF, t_start, t_width, MT, value, partials,
-                       inv_n, C, F, T, *_strides(src), *_strides(dst),
-                       USE_MEAN=use_mean, SPLIT=split, BLOCK_T=block)
+    nt = triton.cdiv(T, block)
+    n = B * C * F * nt
+    _mask_kernel[flat_grid(n)](src, dst, f_start, f_width, MF, t_start, t_width, MT, value,
+                               partials, inv_n, C, F, T, n, nt, *_strides(src), *_strides(dst),
+                               USE_MEAN=use_mean, SPLIT=split, BLOCK_T=block)
     return out
 
 
@@ -213,9 +226,11 @@ def freq_shift(specs, shift, fill, out_dtype):
         return out
     src, dst = as_bcft(specs), as_bcft(out)
     B, C, F, T = src.shape
-    block = row_block(T)
-    _freq_shift_kernel[(B * C * F, triton.cdiv(T, block))](
-        src, dst, shift, fill, C, F, T, *_strides(src), *_strides(dst), BLOCK_T=block)
+    block = row_block(T, BLOCK_T)
+    nt = triton.cdiv(T, block)
+    n = B * C * F * nt
+    _freq_shift_kernel[flat_grid(n)](src, dst, shift, fill, C, F, T, n, nt, *_strides(src),
+                                     *_strides(dst), BLOCK_T=block)
     return out
 
 
@@ -233,7 +248,9 @@ def audio_mixup(x, lam, perm, out_dtype):
         return out
     src, dst = as_bcft(x), as_bcft(out)
     _, C, F, T = src.shape
-    block = row_block(T)
-    _audio_mixup_kernel[(B * C * F, triton.cdiv(T, block))](
-        src, dst, lam, perm, B, C, F, T, *_strides(src), *_strides(dst), BLOCK_T=block)
+    block = row_block(T, BLOCK_T)
+    nt = triton.cdiv(T, block)
+    n = B * C * F * nt
+    _audio_mixup_kernel[flat_grid(n)](src, dst, lam, perm, B, C, F, T, n, nt, *_strides(src),
+                                      *_strides(dst), BLOCK_T=block)
     return out

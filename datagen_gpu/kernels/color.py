@@ -1,6 +1,12 @@
 """Triton color kernels: the fused color jitter (behind adjust_brightness,
 adjust_contrast, adjust_saturation, adjust_hue, color_jitter and
-rgb_to_grayscale), its contrast-mean partial sums, and solarize.
+rgb_to_grayscale), its contrast mean, and solarize.
+
+With contrast, three launches: per-tile partial sums of the grayscale
+(B * T programs), one fixed-order reduction of them per sample (B programs),
+then the jitter (which loads one mean per sample). Every launch numbers its
+programs in one flat index on ``_common.flat_grid`` (any image size fits
+CUDA's grid limits); offsets are 64-bit.
 
 Formulas (torchvision.transforms.v2.functional._color, on float32 in [0, 1]):
 
@@ -23,9 +29,11 @@ import triton.language as tl
 from .._checks import check_images, check_out_dtype, check_param, is_channels_last
 from .._color_checks import (check_contrast_images, check_factor, check_order, check_rgb,
                              check_threshold)
-from ._common import empty_output, load_f32, store_f32, strides
+from ._common import empty_output, flat_grid, flat_program_id, i64, load_f32, store_f32, strides
 
+# Block sizes, read at every launch (tests lower them to reach every path on small images).
 BLOCK = 1024  # pixels per program
+MEAN_BLOCK = 1024  # largest number of partial sums a contrast-mean program adds per step
 
 
 @triton.jit
@@ -159,17 +167,19 @@ def _pixel_offsets(p, W, s_h, s_w, FLAT: tl.constexpr):
 
 @triton.jit
 def _contrast_partial_kernel(src, partial, order, bri, con, sat, hue,
-                             C, H, W, T, s_b, s_c, s_h, s_w,
+                             C, W, npix, T, n, s_b, s_c, s_h, s_w,
                              IS_U8: tl.constexpr, HAS_ORDER: tl.constexpr, USE_B: tl.constexpr,
                              USE_S: tl.constexpr, USE_H: tl.constexpr, MONO: tl.constexpr,
                              FLAT: tl.constexpr, BLOCK: tl.constexpr):
     """partial[b, t] = sum over pixel tile t of sample b of the grayscale the
-    contrast step sees (earlier steps applied in registers). No atomics: the
-    jitter kernel adds the T partials of a sample in a fixed order."""
-    sample = tl.program_id(0).to(tl.int64)
-    tile = tl.program_id(1).to(tl.int64)
+    contrast step sees (earlier steps applied in registers). n = B * T programs,
+    program b * T + t; npix = H * W. No atomics: ``_contrast_mean_kernel`` adds
+    the T partials of a sample in a fixed order."""
+    pid = flat_program_id(n)
+    sample = pid // T
+    tile = pid % T
     p = tile * BLOCK + tl.arange(0, BLOCK)
-    mask = p < H * W
+    mask = p < npix
     base = src + sample * s_b
     off = _pixel_offsets(p, W, s_h, s_w, FLAT)
     r = load_f32(base, off, mask)
@@ -177,7 +187,7 @@ def _contrast_partial_kernel(src, partial, order, bri, con, sat, hue,
     b = r
     if not MONO:
         g = load_f32(base + s_c, off, mask)
-        b = load_f32(base + 2 * s_c, off, mask)
+        b = load_f32(base + 2 * i64(s_c), off, mask)
     r, g, b, cquant = _run_steps(r, g, b, sample, order, bri, con, sat, hue, 0.0,
                                  IS_U8, HAS_ORDER, USE_B, True, USE_S, USE_H, MONO, True)
     gray = r
@@ -187,33 +197,42 @@ def _contrast_partial_kernel(src, partial, order, bri, con, sat, hue,
 
 
 @triton.jit
-def _color_jitter_kernel(src, dst, partial, order, bri, con, sat, hue,
-                         C, H, W, T, npix, s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
+def _contrast_mean_kernel(partial, mean, T, npix, n, BLOCK_T: tl.constexpr):
+    """mean[b] = (sum of partial[b, 0:T], in a fixed order) / npix: the contrast
+    step's mean of sample b, reduced once per sample (n = B programs)."""
+    sample = flat_program_id(n)
+    acc = tl.zeros((BLOCK_T,), dtype=tl.float32)
+    for start in range(0, T, BLOCK_T):
+        t = start + tl.arange(0, BLOCK_T)
+        acc += tl.load(partial + sample * T + t, mask=t < T, other=0.0)
+    tl.store(mean + sample, tl.sum(acc, axis=0) / npix)
+
+
+@triton.jit
+def _color_jitter_kernel(src, dst, mean, order, bri, con, sat, hue,
+                         C, W, npix, T, n, s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                          IS_U8: tl.constexpr, HAS_ORDER: tl.constexpr, USE_B: tl.constexpr,
                          USE_C: tl.constexpr, USE_S: tl.constexpr, USE_H: tl.constexpr,
-                         MONO: tl.constexpr, FLAT: tl.constexpr, BLOCK: tl.constexpr,
-                         BLOCK_T: tl.constexpr):
+                         MONO: tl.constexpr, FLAT: tl.constexpr, BLOCK: tl.constexpr):
     """One program per (sample, tile of BLOCK pixels) with the 3 channels
-    (MONO: per (sample * C + channel, tile), brightness / contrast only).
-    Applies the sample's steps in its order; contrast's mean is the fixed-order
-    sum of the sample's T partials over H * W."""
-    pid = tl.program_id(0).to(tl.int64)
-    tile = tl.program_id(1).to(tl.int64)
+    (MONO: per (sample * C + channel, tile), brightness / contrast only):
+    n programs, program i * T + t for tile t of sample (plane) i; npix = H * W.
+    Applies the sample's steps in its order; contrast's mean is mean[sample]
+    (``_contrast_mean_kernel``)."""
+    pid = flat_program_id(n)
+    tile = pid % T
+    pid = pid // T
     if MONO:
         sample = pid // C
         chan = pid % C
     else:
         sample = pid
         chan = pid * 0
-    mean = 0.0
+    m = 0.0
     if USE_C:
-        acc = tl.zeros((BLOCK_T,), dtype=tl.float32)
-        for start in range(0, T, BLOCK_T):
-            t = start + tl.arange(0, BLOCK_T)
-            acc += tl.load(partial + sample * T + t, mask=t < T, other=0.0)
-        mean = tl.sum(acc, axis=0) / npix
+        m = tl.load(mean + sample)
     p = tile * BLOCK + tl.arange(0, BLOCK)
-    mask = p < H * W
+    mask = p < npix
     src_base = src + sample * s_b + chan * s_c
     dst_base = dst + sample * d_b + chan * d_c
     s_off = _pixel_offsets(p, W, s_h, s_w, FLAT)
@@ -223,33 +242,49 @@ def _color_jitter_kernel(src, dst, partial, order, bri, con, sat, hue,
     b = r
     if not MONO:
         g = load_f32(src_base + s_c, s_off, mask)
-        b = load_f32(src_base + 2 * s_c, s_off, mask)
-    r, g, b, _ = _run_steps(r, g, b, sample, order, bri, con, sat, hue, mean,
+        b = load_f32(src_base + 2 * i64(s_c), s_off, mask)
+    r, g, b, _ = _run_steps(r, g, b, sample, order, bri, con, sat, hue, m,
                             IS_U8, HAS_ORDER, USE_B, USE_C, USE_S, USE_H, MONO, False)
     store_f32(dst_base, d_off, r, mask)
     if not MONO:
         store_f32(dst_base + d_c, d_off, g, mask)
-        store_f32(dst_base + 2 * d_c, d_off, b, mask)
+        store_f32(dst_base + 2 * i64(d_c), d_off, b, mask)
 
 
 @triton.jit
-def _solarize_kernel(src, dst, threshold, apply, C, H, W, s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
+def _round_bf16(x):
+    """float32 x (finite) rounded to the nearest bfloat16, ties to even, as float32:
+    what ``x.to(tl.bfloat16)`` gives on the GPU; the interpreter truncates instead,
+    and a threshold is a decision, not a value that a tolerance can absorb."""
+    bits = x.to(tl.uint32, bitcast=True)
+    bits = (bits + (0x7FFF + ((bits >> 16) & 1))) & 0xFFFF0000
+    return bits.to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _solarize_kernel(src, dst, threshold, apply, C, W, npix, T, n,
+                     s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                      FLAT: tl.constexpr, BLOCK: tl.constexpr):
     """out = 1 - x where apply[b] and x >= threshold[b]. The threshold is in the
     input dtype's range, compared as torchvision compares it: uint8 level >= t
-    (<=> x >= ceil(t) / 255), float x >= t rounded to the input dtype."""
-    pid = tl.program_id(0).to(tl.int64)
+    (<=> x >= ceil(t) / 255), float x >= t rounded to the input dtype.
+    n = B * C * T programs, program plane * T + t for tile t of a plane."""
+    pid = flat_program_id(n)
+    tile = pid % T
+    pid = pid // T
     sample = pid // C
     chan = pid % C
     t = tl.load(threshold + sample)
     if src.dtype.element_ty == tl.uint8:
         k = tl.ceil(t)
         t = tl.where(k > 255.0, 2.0, k * (1.0 / 255.0))
+    elif src.dtype.element_ty == tl.bfloat16:
+        t = _round_bf16(t)
     else:
         t = t.to(src.dtype.element_ty).to(tl.float32)
     t = tl.where(tl.load(apply + sample), t, 3.0e38)  # not applied: nothing reaches it
-    p = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    mask = p < H * W
+    p = tile * BLOCK + tl.arange(0, BLOCK)
+    mask = p < npix
     x = load_f32(src + sample * s_b + chan * s_c, _pixel_offsets(p, W, s_h, s_w, FLAT), mask)
     y = tl.where(x >= t, 1.0 - x, x)
     store_f32(dst + sample * d_b + chan * d_c, _pixel_offsets(p, W, d_h, d_w, FLAT), y, mask)
@@ -270,21 +305,26 @@ def _jitter(images, out_dtype, brightness=None, contrast=None, saturation=None, 
     if out.numel() == 0:
         return out
     mono = C != 3
-    T = triton.cdiv(H * W, BLOCK)
+    npix = H * W
+    T = triton.cdiv(npix, BLOCK)
     any_factor = next(f for f in (brightness, contrast, saturation, hue) if f is not None)
     ptr = lambda t: any_factor if t is None else t  # noqa: E731  (unused pointers)
     flags = dict(IS_U8=images.dtype == torch.uint8, HAS_ORDER=order is not None,
                  USE_B=brightness is not None, USE_S=saturation is not None,
                  USE_H=hue is not None, MONO=mono, FLAT=_flat(images) and _flat(out), BLOCK=BLOCK)
     args = (ptr(order), ptr(brightness), ptr(contrast), ptr(saturation), ptr(hue))
-    partial = any_factor  # unused unless contrast
+    mean = any_factor  # unused unless contrast
     if contrast is not None:
         partial = torch.empty((B, T), dtype=torch.float32, device=images.device)
-        _contrast_partial_kernel[(B, T)](images, partial, *args, C, H, W, T, *strides(images),
-                                         **flags)
-    _color_jitter_kernel[(B * C if mono else B, T)](
-        images, out, partial, *args, C, H, W, T, float(H * W), *strides(images), *strides(out),
-        USE_C=contrast is not None, BLOCK_T=min(1024, triton.next_power_of_2(T)), **flags)
+        _contrast_partial_kernel[flat_grid(B * T)](images, partial, *args, C, W, npix, T, B * T,
+                                                   *strides(images), **flags)
+        mean = torch.empty((B,), dtype=torch.float32, device=images.device)
+        _contrast_mean_kernel[flat_grid(B)](partial, mean, T, float(npix), B,
+                                            BLOCK_T=min(MEAN_BLOCK, triton.next_power_of_2(T)))
+    n = (B * C if mono else B) * T
+    _color_jitter_kernel[flat_grid(n)](
+        images, out, mean, *args, C, W, npix, T, n, *strides(images), *strides(out),
+        USE_C=contrast is not None, **flags)
     return out
 
 
@@ -341,7 +381,9 @@ def solarize(images, threshold, apply, out_dtype):
     out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
     if out.numel() == 0:
         return out
-    grid = (B * C, triton.cdiv(H * W, BLOCK))
-    _solarize_kernel[grid](images, out, threshold, apply, C, H, W, *strides(images), *strides(out),
-                           FLAT=_flat(images) and _flat(out), BLOCK=BLOCK)
+    T = triton.cdiv(H * W, BLOCK)
+    n = B * C * T
+    _solarize_kernel[flat_grid(n)](images, out, threshold, apply, C, W, H * W, T, n,
+                                   *strides(images), *strides(out),
+                                   FLAT=_flat(images) and _flat(out), BLOCK=BLOCK)
     return out

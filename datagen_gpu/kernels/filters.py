@@ -5,13 +5,32 @@ import triton.language as tl
 
 from .._checks import (check_channel_param, check_images, check_kernel_size, check_out_dtype,
                        check_param, check_range, is_channels_last)
-from ._common import empty_output, load_f32, row_block, store_f32, strides
+from ._common import (empty_output, flat_grid, flat_program_id, i64, load_f32, row_block,
+                      store_f32, strides)
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
+# Tile shape, read at every launch (tests lower them to reach every path on small images).
+TILE = 4096  # elements per program (2-D tile)
+TILE_W = 256  # widest tile
+
 
 @triton.jit
-def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
+def _tile_program(n, C, NH, NW, BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
+    """(b, c, h, w) of this program of a ``_tiles`` launch (n = B * C * NH * NW
+    programs on a flat grid): program (plane * NH + i) * NW + j takes tile (i, j)
+    of plane b * C + c; int64 indices."""
+    pid = flat_program_id(n)
+    tiles = i64(NH) * NW
+    plane = pid // tiles
+    tile = pid % tiles
+    h = (tile // NW) * BLOCK_H + tl.arange(0, BLOCK_H)
+    w = (tile % NW) * BLOCK_W + tl.arange(0, BLOCK_W)
+    return plane // C, plane % C, h, w
+
+
+@triton.jit
+def _gaussian_blur_kernel(src, dst, sigma, C, H, W, n, NH, NW,
                           s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                           apply, orig, o_b, o_c, o_h, o_w, mean, std,
                           KSIZE: tl.constexpr, KPOW2: tl.constexpr, VERTICAL: tl.constexpr,
@@ -34,19 +53,16 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
     pass into a float32 temporary, then the vertical pass into the output:
     the 2-D kernel is the outer product w ⊗ w, so this equals torchvision's
     conv2d up to float32 rounding. One program per (plane, BLOCK_H x BLOCK_W
-    tile); 64-bit offsets. Masked lanes past the image may compute
-    out-of-range reflect indices; they are never loaded.
+    tile), n of them on a flat grid (``_tile_program``); 64-bit offsets.
+    Masked lanes past the image may compute out-of-range reflect indices; they
+    are never loaded.
 
     HAS_APPLY: samples with apply[b] false are not blurred: the horizontal
     pass loads and stores nothing for them (all lanes masked) and the
     vertical pass copies ``orig`` (the input images) instead of reading the
     temporary. HAS_NORM: the vertical pass stores (x - mean[c]) / std[c].
     """
-    plane = tl.program_id(0).to(tl.int64)
-    b = plane // C
-    c = plane % C
-    h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
-    w = tl.program_id(2).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
+    b, c, h, w = _tile_program(n, C, NH, NW, BLOCK_H, BLOCK_W)
     mask = (h < H)[:, None] & (w < W)[None, :]
     blur = mask
     copy = mask
@@ -67,12 +83,12 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
         if VERTICAL:
             y = h + (t - r)
             y = tl.where(y < 0, -y, y)
-            y = tl.where(y > H - 1, 2 * (H - 1) - y, y)
+            y = tl.where(y > H - 1, 2 * (i64(H) - 1) - y, y)
             offs = y[:, None] * s_h + w[None, :] * s_w
         else:
             x = w + (t - r)
             x = tl.where(x < 0, -x, x)
-            x = tl.where(x > W - 1, 2 * (W - 1) - x, x)
+            x = tl.where(x > W - 1, 2 * (i64(W) - 1) - x, x)
             offs = h[:, None] * s_h + x[None, :] * s_w
         acc += wt * load_f32(base, offs, blur)
     if VERTICAL:
@@ -87,19 +103,16 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W,
 
 
 @triton.jit
-def _normalize_kernel(src, dst, mean, std, C, H, W,
+def _normalize_kernel(src, dst, mean, std, C, H, W, n, NH, NW,
                       s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                       BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
     """out[b, c, h, w] = (x - mean[c]) * (1 / std[c]), x = in[b, c, h, w] in [0, 1].
 
     torchvision's ``normalize`` after ``to_dtype(..., scale=True)`` (uint8 / 255);
-    one fused load-scale-shift-store pass, one program per (plane, 2-D tile).
+    one fused load-scale-shift-store pass, one program per (plane, 2-D tile)
+    (``_tile_program``).
     """
-    plane = tl.program_id(0).to(tl.int64)
-    b = plane // C
-    c = plane % C
-    h = tl.program_id(1).to(tl.int64) * BLOCK_H + tl.arange(0, BLOCK_H)
-    w = tl.program_id(2).to(tl.int64) * BLOCK_W + tl.arange(0, BLOCK_W)
+    b, c, h, w = _tile_program(n, C, NH, NW, BLOCK_H, BLOCK_W)
     mask = (h < H)[:, None] & (w < W)[None, :]
     m = tl.load(mean + c).to(tl.float32)
     inv = 1.0 / tl.load(std + c).to(tl.float32)
@@ -108,13 +121,16 @@ def _normalize_kernel(src, dst, mean, std, C, H, W,
 
 
 def _tiles(B, C, H, W):
-    """(grid, BLOCK_H, BLOCK_W): 2-D tiles of up to 4096 elements, one plane per grid row.
+    """(grid, grid arguments (n, NH, NW), BLOCK_H, BLOCK_W): 2-D tiles of up to TILE
+    elements, at most TILE_W wide; n = B * C * NH * NW programs on a flat grid.
 
     Large tiles also keep the Triton interpreter (one program at a time) fast.
     """
-    block_w = row_block(W, 256)
-    block_h = max(1, min(triton.next_power_of_2(H), 4096 // block_w))
-    return (B * C, triton.cdiv(H, block_h), triton.cdiv(W, block_w)), block_h, block_w
+    block_w = row_block(W, TILE_W)
+    block_h = max(1, min(triton.next_power_of_2(H), TILE // block_w))
+    nh, nw = triton.cdiv(H, block_h), triton.cdiv(W, block_w)
+    n = B * C * nh * nw
+    return flat_grid(n), (n, nh, nw), block_h, block_w
 
 
 def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor, apply, mean, std,
@@ -140,15 +156,15 @@ def gaussian_blur(images: torch.Tensor, kernel_size: int, sigma: torch.Tensor, a
         return out
     tmp = torch.empty(images.shape, dtype=torch.float32, device=images.device,
                       memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    grid, block_h, block_w = _tiles(B, C, H, W)
+    grid, tiles, block_h, block_w = _tiles(B, C, H, W)
     meta = dict(KSIZE=kernel_size, KPOW2=triton.next_power_of_2(kernel_size),
                 HAS_APPLY=apply is not None, HAS_NORM=mean is not None,
                 BLOCK_H=block_h, BLOCK_W=block_w)
     extra = (sigma if apply is None else apply, images, *strides(images),
              sigma if mean is None else mean, sigma if std is None else std)
-    _gaussian_blur_kernel[grid](images, tmp, sigma, C, H, W, *strides(images), *strides(tmp),
-                                *extra, VERTICAL=False, **meta)
-    _gaussian_blur_kernel[grid](tmp, out, sigma, C, H, W, *strides(tmp), *strides(out),
+    _gaussian_blur_kernel[grid](images, tmp, sigma, C, H, W, *tiles, *strides(images),
+                                *strides(tmp), *extra, VERTICAL=False, **meta)
+    _gaussian_blur_kernel[grid](tmp, out, sigma, C, H, W, *tiles, *strides(tmp), *strides(out),
                                 *extra, VERTICAL=True, **meta)
     return out
 
@@ -176,7 +192,7 @@ def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
     out = empty_output(images.shape, out_dtype, images.device, is_channels_last(images))
     if out.numel() == 0:
         return out
-    grid, block_h, block_w = _tiles(B, C, H, W)
-    _normalize_kernel[grid](images, out, mean, std, C, H, W, *strides(images), *strides(out),
-                            BLOCK_H=block_h, BLOCK_W=block_w)
+    grid, tiles, block_h, block_w = _tiles(B, C, H, W)
+    _normalize_kernel[grid](images, out, mean, std, C, H, W, *tiles, *strides(images),
+                            *strides(out), BLOCK_H=block_h, BLOCK_W=block_w)
     return out

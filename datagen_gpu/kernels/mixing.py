@@ -5,7 +5,7 @@ import triton.language as tl
 
 from .._checks import check_images, check_out_dtype, check_param
 from .._checks_mixing import check_boxes
-from ._common import load_f32, row_launch, row_program, store_f32, strides
+from ._common import flat_program_id, load_f32, row_launch, row_tile, store_f32, strides
 
 _BIG = tl.constexpr(1 << 40)  # keeps start + length of a box far from int64 overflow
 
@@ -21,7 +21,7 @@ def _clip_range(start, length, size):
 
 
 @triton.jit
-def _mix_kernel(src, dst, lam, boxes, perm, B, C, H, W,
+def _mix_kernel(src, dst, lam, boxes, perm, B, C, H, W, n,
                 s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                 BLOCK_W: tl.constexpr):
     """Mixup (Zhang et al., 2018) and CutMix (Yun et al., 2019) in one pass:
@@ -31,9 +31,10 @@ def _mix_kernel(src, dst, lam, boxes, perm, B, C, H, W,
 
     box_i = (top, left, height, width), clipped to the image; no mask tensor.
     A sample whose partner is itself is copied unchanged (exact for floats too).
-    One program per (image row, block of columns); 64-bit offsets.
+    One program per (image row, block of columns), n = B * C * H * ceil(W / BLOCK_W)
+    of them on a flat grid (``_common.flat_grid``); 64-bit offsets.
     """
-    b, c, h, w, mask = row_program(C, H, W, BLOCK_W)
+    b, c, h, w, mask = row_tile(flat_program_id(n), C, H, W, BLOCK_W)
     p = tl.minimum(tl.maximum(tl.load(perm + b), 0), B - 1)
     weight = tl.where(p == b, 1.0, tl.load(lam + b))  # a sample mixed with itself stays exact
     y0, y1 = _clip_range(tl.load(boxes + 4 * b), tl.load(boxes + 4 * b + 2), H)
@@ -53,9 +54,10 @@ def mix(images: torch.Tensor, lam: torch.Tensor, boxes: torch.Tensor, perm: torc
     check_param(perm, images, "perm", torch.int64)
     check_out_dtype(out_dtype)
     B, C, H, W = images.shape
-    out, grid, block = row_launch(images, out_dtype)
+    out, grid, block = row_launch(images, out_dtype, padded=True)
     if grid is None:
         return out
-    _mix_kernel[grid](images, out, lam, boxes, perm, B, C, H, W, *strides(images), *strides(out),
-                      BLOCK_W=block)
+    n = B * C * H * triton.cdiv(W, block)
+    _mix_kernel[grid](images, out, lam, boxes, perm, B, C, H, W, n, *strides(images),
+                      *strides(out), BLOCK_W=block)
     return out
