@@ -41,3 +41,91 @@ def copy_gbs(device, rep_ms):
     src = torch.empty(n, dtype=torch.uint8, device=device)
     dst = torch.empty_like(src)
     return 2 * n / (time_ms(lambda: dst.copy_(src), device, rep_ms) * 1e-3) / 1e9
+
+
+# ---------------------------------------------------------------- judging against float64
+
+
+def judge(dev, cpu, ref, idx=None, atol=None, rtol=None):
+    """Device and CPU outputs, each against the float64 reference, and their difference.
+
+    ``ref`` is the float64 reference (values in [0, 1] units, or normalized units) of the
+    samples ``idx`` (None: all) of ``dev`` / ``cpu`` (same shape, their own dtype). Each
+    path must be within the per-dtype tolerance of datagen_gpu.testing (``atol`` / ``rtol``
+    override it, e.g. scaled by 1 / std for normalized outputs). The two paths need not
+    agree bit for bit (the GPU fuses multiply-adds; Triton's sqrt and division are not
+    IEEE-rounded), so their difference is only measured: ``diff`` is max |dev - cpu| over
+    every sample, ``ratio`` that difference in units of the tolerance (two paths that are
+    each within tolerance of the reference differ by at most about 2).
+
+    Returns:
+        dict(dev=worst excess of the device over its tolerance (<= 0: ok), cpu=the same for
+        the CPU kernel, diff=..., ratio=...).
+    """
+    import torch
+    from datagen_gpu.reference import to_unit
+    from datagen_gpu.testing import max_violation, tolerance
+
+    dev, cpu = dev.cpu(), cpu.cpu()
+    pick = (lambda t: t) if idx is None else (lambda t: t[idx])
+    v_dev, _ = max_violation(pick(dev), ref, atol, rtol)
+    v_cpu, _ = max_violation(pick(cpu), ref, atol, rtol)
+    d_atol, d_rtol = tolerance(cpu.dtype)
+    atol = d_atol if atol is None else atol
+    rtol = d_rtol if rtol is None else rtol
+    a, b = to_unit(dev), to_unit(cpu)
+    if a.numel() == 0:
+        return dict(dev=v_dev, cpu=v_cpu, diff=0.0, ratio=0.0)
+    d = (a - b).abs()
+    ratio = d / (atol + rtol * b.abs())
+    return dict(dev=v_dev, cpu=v_cpu, diff=float(d.max()), ratio=float(torch.nan_to_num(ratio, nan=float("inf")).max()))
+
+
+def verdict(excess):
+    """'ok' when the worst excess over the tolerance is <= 0, else 'FAIL <excess>'."""
+    return "ok" if excess <= 0 else f"FAIL {excess:.2g}"
+
+
+# ---------------------------------------------------------------- CUDA: sync debug, graphs
+
+
+class sync_debug:
+    """``torch.cuda.set_sync_debug_mode(mode)`` inside the block ("error": a host
+    synchronization raises), restored after; a no-op off CUDA."""
+
+    def __init__(self, mode="error", enabled=True):
+        self.mode, self.enabled, self.prev = mode, enabled, None
+
+    def __enter__(self):
+        import torch
+
+        if self.enabled and torch.cuda.is_available():
+            self.prev = torch.cuda.get_sync_debug_mode()
+            torch.cuda.set_sync_debug_mode(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        if self.prev is not None:
+            torch.cuda.set_sync_debug_mode(self.prev)
+        return False
+
+
+def capture_graph(fn, warmup=3):
+    """(graph, output of the captured call): ``fn()`` warmed up on a side stream, then
+    captured, both under ``set_sync_debug_mode("error")`` (a host synchronization inside
+    raises; the capture would fail on it anyway)."""
+    import torch
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side), sync_debug("error"):
+        for _ in range(warmup):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):  # entering synchronizes: the debug mode goes inside
+        with sync_debug("error"):
+            out = fn()
+    return graph, out

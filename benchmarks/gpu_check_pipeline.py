@@ -2,14 +2,18 @@
 
     python benchmarks/gpu_check_pipeline.py [--batch 256] [--rep 200] [--quick]
 
-1. correctness: the pipeline on the device against the same pipeline on the
-   CPU (C++ kernels) for the same sample ids (parameters are bit-identical
-   across devices, so only kernel rounding differs);
+1. correctness: the pipeline on the device and the same pipeline on the CPU
+   (C++ kernels), for the same sample ids (parameters are bit-identical across
+   devices), each judged against the float64 reference of the fused SimCLR view
+   (datagen_gpu.reference.fused_augment with the drawn parameters) with the
+   tolerance the tests use (float32: 1e-5 in [0, 1] units, i.e. 1e-5 / min(std)
+   normalized). The device-vs-CPU difference is reported as a number, not judged:
+   the GPU fuses multiply-adds and Triton's sqrt / division are not IEEE-rounded;
 2. CUDA graph: the pipeline (explicit ``sample_ids``) is captured once and
-   replayed; the replay must equal an eager call for the same ids, also after
-   the ids in the static buffer change (no host synchronization inside:
-   capture fails on one). Then once more with the module on the GPU and the
-   default running sample counter (a device buffer);
+   replayed, warm-up and capture under ``torch.cuda.set_sync_debug_mode("error")``
+   (a host synchronization raises); the replay must equal an eager call for the
+   same ids, also after the ids in the static buffer change. Then once more with
+   the module on the GPU and the default running sample counter (a device buffer);
 3. timing (``triton.testing.do_bench``): ours eager, ours replayed from the
    graph, TwoViews (two views in one stacked batch), and torchvision v2 (a
    per-image loop: per-sample parameters, as ours; and one batched call: one
@@ -27,41 +31,47 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _gpu_common import copy_gbs, ensure_built, time_ms  # noqa: E402
+from _gpu_common import capture_graph, copy_gbs, ensure_built, judge, time_ms, verdict  # noqa: E402
 
 ensure_built()
 
 import torch  # noqa: E402
 
 import pipeline_cases as pc  # noqa: E402
-from datagen_gpu.presets import IMAGENET_STD, TwoViews, simclr_view  # noqa: E402
+from datagen_gpu import reference as R  # noqa: E402
+from datagen_gpu.presets import IMAGENET_MEAN, IMAGENET_STD, TwoViews, simclr_view  # noqa: E402
+from datagen_gpu.testing import TOLERANCES  # noqa: E402
 
-TOLERANCE = 2e-3  # max |device - CPU| in [0, 1] units (normalized output x std)
+NORM_ATOL = TOLERANCES[torch.float32][0] / min(IMAGENET_STD)  # the tests' bound for normalized float32
 
 
-def _unit_error(a, b):
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return float(((a.float().cpu() - b.float().cpu()).abs() * std).max()) if a.numel() else 0.0
+def simclr_reference(images, params, blur_kernel=pc.BLUR_KERNEL, size=pc.OUT_SIZE):
+    """The float64 reference of ``simclr_view`` for the parameters it drew (its unfused
+    params list: crop, flip, RandomApply(jitter), grayscale, RandomApply(blur), normalize)."""
+    crop, flip, jitter, gray, blur, _ = params
+    c = {k: v.cpu() for k, v in jitter["inner"][0].items()}
+    on = jitter["apply"].cpu()
+    keep = lambda v, identity: torch.where(on, v, torch.full_like(v, identity)).double()  # noqa: E731
+    sigma = blur["inner"][0]
+    blur_apply = blur["apply"].cpu() & sigma["apply"].cpu() if "apply" in sigma else blur["apply"].cpu()
+    return R.fused_augment(R.to_unit(images.cpu()), crop["boxes"].cpu().double(), (size, size),
+                           flip["apply"].cpu(), True, keep(c["brightness"], 1.0), keep(c["contrast"], 1.0),
+                           keep(c["saturation"], 1.0), keep(c["hue"], 0.0), c["order"], gray["apply"].cpu(),
+                           blur_kernel=blur_kernel, blur_sigma=sigma["sigma"].cpu().double(),
+                           blur_apply=blur_apply, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
 def check_correctness(view, images, ids, n):
-    out_dev = view(images[:n], sample_ids=ids[:n])
+    """judge() of the device and CPU outputs of the first ``n`` samples against float64."""
+    out_dev, params = view(images[:n], sample_ids=ids[:n], return_params=True)
     out_cpu = view(images[:n].cpu(), sample_ids=ids[:n].cpu())
-    return _unit_error(out_dev, out_cpu)
+    return judge(out_dev, out_cpu, simclr_reference(images[:n], params), atol=NORM_ATOL)
 
 
 def check_graph(view, images, ids):
     """(ok, message, replay function or None)."""
     static_x, static_ids = images.clone(), ids.clone()
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            view(static_x, sample_ids=static_ids)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        static_out = view(static_x, sample_ids=static_ids)
+    graph, static_out = capture_graph(lambda: view(static_x, sample_ids=static_ids))
     msgs, ok = [], True
     for shift in (0, images.shape[0]):
         static_ids.copy_(ids + shift)
@@ -72,13 +82,7 @@ def check_graph(view, images, ids):
 
     # the default running counter, on the device with the module
     moved = simclr_view(224).to(images.device)
-    with torch.cuda.stream(side):
-        for _ in range(2):
-            moved(static_x)
-    torch.cuda.current_stream().wait_stream(side)
-    counter_graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(counter_graph):
-        counter_out = moved(static_x)
+    counter_graph, counter_out = capture_graph(lambda: moved(static_x), warmup=2)
     first = int(moved._next_id)
     counter_graph.replay()
     replayed = counter_out.clone()
@@ -128,11 +132,12 @@ def main(argv=None):
     view = simclr_view(pc.OUT_SIZE)
     failures = 0
 
-    err = check_correctness(view, images, ids, min(B, 16))
-    verdict = "ok" if err <= TOLERANCE else "FAIL"
-    failures += verdict != "ok"
-    print(f"device vs CPU kernels, SimCLR view, {min(B, 16)} samples: max error {err:.2e} "
-          f"([0, 1] units, tolerance {TOLERANCE:g}): {verdict}")
+    n = min(B, 8)  # the float64 reference loops over samples
+    j = check_correctness(view, images, ids, n)
+    failures += (j["dev"] > 0) + (j["cpu"] > 0)
+    print(f"SimCLR view, {n} samples, against the float64 reference (atol {NORM_ATOL:.2g} normalized): "
+          f"device {verdict(j['dev'])}, CPU kernels {verdict(j['cpu'])}; max |device - CPU| "
+          f"{j['diff']:.2g} normalized ({j['ratio']:.2f} x tolerance, reported, not judged)")
 
     rows = []
     out = view(images, sample_ids=ids)

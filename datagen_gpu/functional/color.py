@@ -18,6 +18,7 @@ import torch
 
 from .._checks import as_param, check_images, check_range, resolve_out_dtype
 from .._color_checks import check_contrast_images, check_order, check_rgb, check_threshold
+from ._constants import device_constant, to_device
 
 _IDENTITY_ORDER = (0, 1, 2, 3)
 
@@ -106,11 +107,16 @@ def adjust_hue(images: torch.Tensor, factor, *, out_dtype=None) -> torch.Tensor:
 
 
 def _order(order, images):
+    """(B, 4) int64 order on the images' device; None and a sequence of 4 ints become a
+    cached device constant (no host-to-device copy), expanded on the device."""
     batch = images.shape[0]
     if order is None:
         order = _IDENTITY_ORDER
     if isinstance(order, (list, tuple)):
-        order = torch.tensor(order, dtype=torch.int64, device=images.device)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in order):
+            order = device_constant(order, images.device, torch.int64)
+        else:  # per-sample rows given as host data: one pinned, asynchronous copy
+            order = to_device(torch.tensor(order, dtype=torch.int64), images.device)
     if isinstance(order, torch.Tensor) and order.dim() == 1 and order.shape[0] == 4:
         order = order.expand(batch, 4)
     if isinstance(order, torch.Tensor):

@@ -5,6 +5,7 @@ import torch
 
 from .._checks import (as_param, check_images, check_kernel_size, check_range, host_checks,
                        resolve_out_dtype)
+from ._constants import device_constant
 
 _FLOAT_OUT = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -83,17 +84,23 @@ def gaussian_blur(images: torch.Tensor, kernel_size, sigma, apply=None, *, mean=
                                                resolve_out_dtype(out_dtype, images))
 
 
-def _channel_param(value, images, name) -> torch.Tensor:
-    """mean / std as a contiguous (C,) float32 tensor on the images' device."""
+def _channel_param(value, images, name, nonzero=False) -> torch.Tensor:
+    """mean / std as a contiguous (C,) float32 tensor on the images' device (a sequence:
+    a cached device constant, see functional/_constants.py)."""
     C = images.shape[1]
     if isinstance(value, bool):
         raise TypeError(f"{name}: expected a number, a sequence of {C} numbers or a tensor, got bool")
     if isinstance(value, Number):
+        if nonzero and float(value) == 0:
+            raise ValueError(f"{name}: expected non-zero values, got {value}")
         return torch.full((C,), float(value), dtype=torch.float32, device=images.device)
     if isinstance(value, (list, tuple)):
         if not all(isinstance(v, Number) and not isinstance(v, bool) for v in value):
             raise TypeError(f"{name}: expected numbers, got {value}")
-        value = torch.tensor([float(v) for v in value], dtype=torch.float32, device=images.device)
+        if nonzero and any(float(v) == 0 for v in value):  # host values: checked on every device
+            raise ValueError(f"{name}: expected non-zero values, got {list(value)}")
+        # cached per (values, device): no host-to-device copy (no sync, CUDA-graph capturable)
+        value = device_constant([float(v) for v in value], images.device, torch.float32)
     elif isinstance(value, torch.Tensor):
         if value.device != images.device:
             raise ValueError(f"{name}: expected device {images.device} (the images' device), "
@@ -148,7 +155,7 @@ def _normalize_params(images, mean, std, out_dtype):
         raise TypeError(f"out_dtype: expected a floating dtype (float32, float16 or bfloat16), "
                         f"got {out_dtype}")
     mean = _channel_param(mean, images, "mean")
-    std = _channel_param(std, images, "std")
+    std = _channel_param(std, images, "std", nonzero=True)
     if host_checks(std) and bool((std == 0).any()):
         raise ValueError(f"std: expected non-zero values, got {std.tolist()}")
     return mean, std

@@ -137,7 +137,7 @@ def fused_augment(images, boxes=None, size=None, *, flip=None, antialias=True, b
     if mean is not None:
         like = torch.empty((0, channels), device=device)  # what _channel_param reads: C, device
         mean = _channel_param(mean, like, "mean")
-        std = _channel_param(std, like, "std")
+        std = _channel_param(std, like, "std", nonzero=True)
     if out_dtype is None:
         out_dtype = torch.float32 if mean is not None else dtype
     out_dtype = resolve_out_dtype(out_dtype, src)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .. import interop
+from ..functional._constants import to_device
 from ..params import uniform
 
 Params = Dict[str, Any]
@@ -75,18 +76,41 @@ class RandomTransform(nn.Module):
     def resolve_sample_ids(self, inputs, sample_ids: Optional[torch.Tensor]) -> torch.Tensor:
         batch, device = batch_of(inputs)
         if sample_ids is None:
-            start = self._next_id.to(device)
-            ids = start + torch.arange(batch, dtype=torch.int64, device=device)
+            ids = self._running_ids(batch, device)
             self._next_id.add_(batch)
         else:
             if not isinstance(sample_ids, torch.Tensor) or sample_ids.dtype not in (torch.int64, torch.int32):
                 raise TypeError("sample_ids: expected an int64 tensor of shape (B,)")
             if sample_ids.shape != (batch,):
                 raise ValueError(f"sample_ids: expected shape ({batch},), got {tuple(sample_ids.shape)}")
+            if sample_ids.device != device and sample_ids.device.type == "cpu" and device.type == "cuda":
+                sample_ids = to_device(sample_ids, device)  # pinned, non-blocking: no host sync
             ids = sample_ids.to(device=device, dtype=torch.int64)
         if self.same_on_batch and batch > 0:
             ids = ids[:1].expand(batch)
         return ids
+
+    def _running_ids(self, batch: int, device: torch.device) -> torch.Tensor:
+        """The next ``batch`` ids of the running counter, on ``device``, without a host sync.
+
+        The counter lives where the module does. On the inputs' device (the module moved
+        there) the ids are computed on the device (CUDA-graph capturable: replays advance
+        the counter). On the CPU with inputs elsewhere, the count is read on the host,
+        where it is (no device involved), and ``arange`` makes the ids on the device from
+        host integers (no copy). A CUDA graph would freeze those integers, so capturing
+        that case raises: pass ``sample_ids`` or move the module to the device.
+        """
+        counter = self._next_id
+        if counter.device.type == "cpu" and device.type != "cpu" and not torch.compiler.is_compiling():
+            if device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
+                raise RuntimeError(
+                    f"{type(self).__name__}: sample_ids=None with the running counter on the CPU cannot be "
+                    "captured in a CUDA graph (every replay would reuse the captured ids); pass sample_ids "
+                    "or move the module to the device (module.to('cuda'))")
+            first = int(counter)
+            return torch.arange(first, first + batch, dtype=torch.int64, device=device)
+        # same device: no copy; another accelerator: a device-to-device copy (no host sync)
+        return counter.to(device) + torch.arange(batch, dtype=torch.int64, device=device)
 
     def get_extra_state(self) -> dict:
         """Checkpointed with ``state_dict()``: the running sample counter (used when no

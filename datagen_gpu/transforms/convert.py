@@ -2,6 +2,7 @@
 import torch
 
 from .. import functional as F
+from ..functional._constants import device_constant
 from ._base import RandomTransform
 
 _FLOATS = (torch.float32, torch.float16, torch.bfloat16)
@@ -28,23 +29,19 @@ class Normalize(RandomTransform):
         if out_dtype is not None and out_dtype not in _FLOATS:
             raise TypeError(f"out_dtype: expected a floating point dtype, got {out_dtype}")
         self.out_dtype = out_dtype
-        self._tensors = None
 
     def channel_tensors(self, device):
-        """(mean, std) as (C,) float32 tensors on ``device``, made once per device.
+        """(mean, std) as (C,) float32 tensors on ``device``, without a host-to-device copy.
 
-        Making them from the Python lists is a host-to-device copy, which a CUDA
-        graph cannot capture; after the first (eager, warm-up) call the cached
-        tensors are reused. Under torch.compile the lists are returned (constants).
+        Device constants cached per (values, device, stream) (functional/_constants.py):
+        a warm call makes nothing, and a cold one writes them with fill kernels, so even
+        a first call inside a CUDA graph capture works. Under torch.compile the lists are
+        returned (constants).
         """
         if torch.compiler.is_compiling():
             return self.mean, self.std
-        cached = self._tensors
-        if cached is None or cached[0].device != device:
-            cached = tuple(torch.tensor(v, dtype=torch.float32, device=device)
-                           for v in (self.mean, self.std))
-            self._tensors = cached
-        return cached
+        return (device_constant(self.mean, device, torch.float32),
+                device_constant(self.std, device, torch.float32))
 
     def make_params(self, x, sample_ids):
         return {}

@@ -16,6 +16,7 @@ import torch
 
 from .. import functional as F
 from .._windowed import WindowedImages
+from ..functional._constants import to_device
 from ..params import coins, jitter_range, permutations, resized_crop_boxes, uniform_range
 from ..params.samplers import CROP_DRAWS
 from ._base import RandomTransform, batch_of
@@ -69,14 +70,15 @@ class RandomResizedCrop(RandomTransform):
 
     def make_params(self, x, sample_ids):
         batch, device = batch_of(x)
+        # host data (sizes, a window geometry still on the CPU) goes to the device as a pinned,
+        # non-blocking copy: the host does not wait (docs/gpu_correctness.md)
         if isinstance(x, WindowedImages):  # crop-aware decoding: windows of larger images
-            geometry = x.geometry.to(device, non_blocking=True)
+            geometry = x.geometry
+            if geometry.device != device:  # DeviceLoader has already moved it
+                geometry = to_device(geometry, device)
             heights, widths = geometry[:, 0], geometry[:, 1]
         elif isinstance(x, (list, tuple)):
-            hw = torch.tensor([t.shape[-2:] for t in x], dtype=torch.int64)
-            if device.type == "cuda":  # pinned: an asynchronous copy, no host synchronization
-                hw = hw.pin_memory()
-            hw = hw.to(device, non_blocking=True)
+            hw = to_device(torch.tensor([t.shape[-2:] for t in x], dtype=torch.int64), device)
             heights, widths = hw[:, 0], hw[:, 1]
         else:
             heights = torch.full((batch,), x.shape[-2], device=device)
