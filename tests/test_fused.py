@@ -7,7 +7,8 @@ import torch
 from datagen_gpu import functional as F
 from datagen_gpu import reference as R
 from datagen_gpu.functional.geometry import _pack_images
-from datagen_gpu.testing import TOLERANCES, assert_close_to_reference, poison_outputs, random_images
+from datagen_gpu.testing import (TOLERANCES, assert_close_to_reference, poison_outputs,
+                                 random_images, tolerance)
 
 from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported
 from test_resized_crop import BOX_KINDS, random_boxes
@@ -76,14 +77,14 @@ def reference(images, boxes, size, flip, p, antialias=True, views=1):
     return ref, near
 
 
-def assert_fused_close(out, ref, near, p, msg=""):
+def assert_fused_close(out, ref, near, p, msg="", backend=None):
     atol = None
     if out.dtype == torch.uint8:  # stored as round(clamp(255 x, 0, 255))
         ref = ref.clamp(0.0, 1.0)
     elif p.get("std") is not None:  # normalize scales the errors by 1 / std
-        atol = TOLERANCES[out.dtype][0] / float(p["std"].min())
+        atol = tolerance(out.dtype, backend)[0] / float(p["std"].min())
     got = R.to_unit(out)
-    assert_close_to_reference(out, torch.where(near, got, ref), atol=atol, msg=msg)
+    assert_close_to_reference(out, torch.where(near, got, ref), atol=atol, msg=msg, backend=backend)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -93,9 +94,7 @@ def test_fused_matches_reference(backend, shape, dtype, channels_last, gen):
     shape = shape_for(backend, shape)
     B, C, H, W = shape
     out_dtype = DTYPES[int(torch.randint(0, 4, (1,), generator=gen))]
-    if backend == "triton" and out_dtype == torch.bfloat16:
-        out_dtype = torch.float16
-    skip_unsupported(backend, dtype, out_dtype)
+    skip_unsupported(backend, dtype, out_dtype, bfloat16=True)
     x = random_images(shape, dtype, channels_last=channels_last, generator=gen)
     kind = BOX_KINDS[int(torch.randint(0, 3, (1,), generator=gen))]
     boxes = random_boxes([(H, W)] * B, kind, gen)
@@ -111,14 +110,14 @@ def test_fused_matches_reference(backend, shape, dtype, channels_last, gen):
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     assert out.is_contiguous(memory_format=fmt)
     ref, near = reference(x, boxes, size, flip, p, antialias)
-    assert_fused_close(out, ref, near, p, msg=f"{kind} antialias={antialias}")
+    assert_fused_close(out, ref, near, p, msg=f"{kind} antialias={antialias}", backend=backend)
     assert torch.equal(x, before)
 
 
 @pytest.mark.parametrize("in_dtype", [torch.uint8, torch.float32])
 @pytest.mark.parametrize("out_dtype", DTYPES)
 def test_fused_out_dtype(backend, in_dtype, out_dtype, gen):
-    skip_unsupported(backend, in_dtype, out_dtype)
+    skip_unsupported(backend, in_dtype, out_dtype, bfloat16=True)
     x = random_images((2, 3, 13, 11), in_dtype, generator=gen)
     boxes = random_boxes([(13, 11)] * 2, "fractional", gen)
     flip = torch.tensor([True, False])
@@ -126,7 +125,7 @@ def test_fused_out_dtype(backend, in_dtype, out_dtype, gen):
     with poison_outputs():
         out = run_op(backend, "fused_augment", *op_args(x, boxes, (9, 17), flip, p, out_dtype))
     assert out.dtype == out_dtype
-    assert_fused_close(out, *reference(x, boxes, (9, 17), flip, p), p)
+    assert_fused_close(out, *reference(x, boxes, (9, 17), flip, p), p, backend=backend)
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
