@@ -4,6 +4,7 @@
     python benchmarks/compile_check.py --quick          # a few variants (the pytest smoke test)
     python benchmarks/compile_check.py --targets 90a --jobs 2 --markdown out.md --json out.json
     python benchmarks/compile_check.py --list           # the variants and the case of each, no compile
+    python benchmarks/compile_check.py --kernels _mask_kernel,_color_jitter_kernel   # only those kernels
 
 1. Record: every launcher in ``datagen_gpu.kernels.LAUNCHERS`` is called on the
    representative inputs of :func:`cases` (meta tensors: no memory, no data),
@@ -507,6 +508,16 @@ def uncovered(ops_called):
     return sorted(set(LAUNCHERS) - set(ops_called))
 
 
+def select_kernels(text: str, items, records):
+    """(items, records) of the kernels ``--kernels`` names (comma-separated short names);
+    a name no case launches is an error (a typo would pass with nothing compiled)."""
+    names, known = {t.strip() for t in text.split(",") if t.strip()}, {l.short_name for l, _ in items}
+    if not names or names - known:
+        raise ValueError(f"no case launches {', '.join(sorted(names - known))} (recorded: {', '.join(sorted(known))})"
+                         if names else "expected NAME[,NAME]")
+    return [(l, n) for l, n in items if l.short_name in names], [(c, l) for c, l in records if l.short_name in names]
+
+
 def compile_all(items, archs, jobs):
     """{(variant index, arch): compile_spec result}, compiled in ``jobs`` fresh processes."""
     import multiprocessing
@@ -541,6 +552,8 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", metavar="FILE", help="write the tables as markdown")
     ap.add_argument("--json", metavar="FILE", help="write every variant's result as JSON")
     ap.add_argument("--list", action="store_true", help="list the variants, compile nothing")
+    ap.add_argument("--kernels", metavar="NAME[,NAME]", help="check only these kernels (e.g. _mask_kernel); "
+                    "every case is still recorded (recording errors and uncovered ops still fail)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*TRITON_DEFAULT_FP_FUSION.*")  # the binder's parse_options
     archs = [parse_target(t) for t in args.targets.split(",") if t.strip()]
@@ -549,6 +562,11 @@ def main(argv=None) -> int:
     case_list, ops_called = cases(args.quick), set()
     records, rec_errors = record(case_list, ops_called)
     items = list(dedup(records).values())
+    if args.kernels:
+        try:
+            items, records = select_kernels(args.kernels, items, records)
+        except ValueError as exc:
+            ap.error(f"--kernels: {exc}")
     missing = [] if args.quick else uncovered(ops_called)
     bad_grids = sorted({f"{l.short_name} grid {l.grid} ({', '.join(l.grid_violations())}) from {case}"
                         for case, l in records if l.grid_violations()})
@@ -593,7 +611,8 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"summary": summary, "failures": n_fail, "specializations": len(items),
-                       "targets": [target_label(a) for a in archs], "recording_errors": rec_errors,
+                       "targets": [target_label(a) for a in archs], "kernels": args.kernels,
+                       "recording_errors": rec_errors,
                        "not_covered": missing, "bad_grids": bad_grids, "variants": rows}, f, indent=1)
     return 1 if n_fail else 0
 

@@ -10,7 +10,18 @@ axes 1 and 2, so no launcher puts a count that grows with the image (tiles,
 column blocks, time blocks) on axis 1 or 2: each numbers its n programs
 0..n-1 in one flat index, ``flat_grid(n)`` lays them on axis 0 (spilling
 onto axis 1 only past 2^31 - 1 programs) and the kernel recovers the index
-with ``flat_program_id(n)`` and decodes it with integer division (64-bit).
+with ``flat_program_id(n)`` (int64) or ``flat_program_index(n)`` and decodes
+it with integer division.
+
+Index types. Triton passes an int argument below 2^31 as int32, a larger one
+as int64. A division of int64 values compiles to a call of a divide
+subroutine, around which ptxas saves registers to the stack (spills) and
+which a kernel pays per division; an int32 division is a short inline
+sequence. So the kernels decode program indices in the type of the count
+they lie below (``index_like`` / ``flat_program_index``: int32 for every
+launch of fewer than 2^31 programs, int64 past it) and convert the decoded
+indices to int64 (``i64``) before any product with a stride or a size, so
+addresses never overflow.
 
 Block sizes and grid limits are module-level settings read at every launch
 (here and in each family module: ``color.BLOCK``, ``filters.TILE`` ...).
@@ -66,6 +77,28 @@ def flat_program_id(n):
     """
     pid = tl.program_id(1).to(tl.int64) * tl.num_programs(0) + tl.program_id(0)
     return tl.minimum(pid, i64(n) - 1)
+
+
+@triton.jit
+def index_like(x, n):
+    """x, an index in [0, n), in n's integer type: int32 when n is an int32
+    argument (Triton passes ints below 2^31 as i32) or a constant, int64 when n
+    is int64. Decided at compile time. Divisions of the result by counts that are
+    themselves below n (int32 then) compile to inline 32-bit code instead of the
+    64-bit divide subroutine; products with strides still need ``i64``."""
+    if tl.to_tensor(n).dtype.primitive_bitwidth > 32:
+        return tl.cast(x, tl.int64)
+    else:
+        return tl.cast(x, tl.int32)
+
+
+@triton.jit
+def flat_program_index(n):
+    """``flat_program_id(n)`` in n's type (``index_like``): int32 for a launch of
+    fewer than 2^31 programs, int64 for a larger one. Decode it with divisions by
+    the launch's per-axis counts (all below n), then ``i64`` the decoded indices
+    before multiplying them by strides."""
+    return index_like(flat_program_id(n), n)
 
 
 def flat_grid(n: int):

@@ -5,7 +5,9 @@ spectrogram is (B, 1, F, T), a (B, T) waveform (B, 1, 1, T)); one program
 handles a block of one row along T; the programs of a launch are numbered
 in one flat index on ``_common.flat_grid`` (any length fits CUDA's grid
 limits). Values are float32 inside the kernels (load_f32 / store_f32: plain
-conversion for float dtypes), rounded once on store. Offsets are 64-bit.
+conversion for float dtypes), rounded once on store. Program indices are
+decoded in 32 bits below 2^31 programs (``_row_program``; no 64-bit division),
+offsets are 64-bit.
 """
 import torch
 import triton
@@ -14,7 +16,8 @@ import triton.language as tl
 from .._audio import (as_bcft, check_audio, check_float_out_dtype, check_mask_pair,
                       check_specs, empty_like_layout)
 from .._checks import check_param
-from ._common import empty_output, flat_grid, flat_program_id, i64, load_f32, row_block, store_f32
+from ._common import (empty_output, flat_grid, flat_program_id, flat_program_index, i64, load_f32,
+                      row_block, store_f32)
 
 # Block sizes, read at every launch (tests lower them to reach every path on small inputs).
 MAX_SPLIT = 32  # programs per sample in the mean's partial sums (a power of two)
@@ -39,12 +42,34 @@ def _row_sums_kernel(src, partials, C, F, T, n, s_b, s_c, s_f, s_t, rows_per_spl
     acc = tl.zeros([BLOCK_T], dtype=tl.float32)
     r0 = s * rows_per_split
     r1 = tl.minimum(r0 + rows_per_split, i64(C) * F)
+    c = r0 // F  # row r = c * F + f, stepped without a division per row
+    f = r0 - c * F
     for r in range(r0, r1):
-        base = src + b * s_b + (r // F) * s_c + (r % F) * s_f
+        base = src + b * s_b + c * s_c + f * s_f
         for t0 in range(0, T, BLOCK_T):
             t = t0 + tl.arange(0, BLOCK_T)
             acc += load_f32(base, t * s_t, t < T)
+        f += 1
+        c = tl.where(f == F, c + 1, c)
+        f = tl.where(f == F, 0, f)
     tl.store(partials + b * SPLIT + s, tl.sum(acc, axis=0))
+
+
+@triton.jit
+def _row_program(n, C, F, NT, BLOCK_T: tl.constexpr):
+    """(b, c, f, t) of this program of a launch of n = B * C * F * NT programs on a
+    flat grid, program ((b * C + c) * F + f) * NT + j taking block j of row (b, c, f):
+    the program index is decoded in n's type (``flat_program_index``: int32 below
+    2^31 programs, so no 64-bit division), b, c, f are returned as int64 and t,
+    the block's time indices, is int64."""
+    pid = flat_program_index(n)
+    row = pid // NT
+    j = pid - row * NT
+    cb = row // F
+    f = row - cb * F
+    b = cb // C
+    c = cb - b * C
+    return i64(b), i64(c), i64(f), i64(j) * BLOCK_T + tl.arange(0, BLOCK_T)
 
 
 @triton.jit
@@ -73,11 +98,7 @@ def _mask_kernel(src, dst, f_start, f_width, MF, t_start, t_width, MT, value, pa
     Masked elements are not read. n = B * C * F * NT programs, program row * NT + j
     for block j of a row.
     """
-    pid = flat_program_id(n)
-    row = pid // NT
-    b = row // (i64(C) * F)
-    c = (row // F) % C
-    f = row % F
+    b, c, f, t = _row_program(n, C, F, NT, BLOCK_T)
     if USE_MEAN:
         v = tl.sum(tl.load(partials + b * SPLIT + tl.arange(0, SPLIT)), axis=0) * inv_n
     else:
@@ -86,7 +107,6 @@ def _mask_kernel(src, dst, f_start, f_width, MF, t_start, t_width, MT, value, pa
     for m in range(MF):
         s = tl.load(f_start + b * MF + m)
         row_hit = row_hit | ((f >= s) & (f < _mask_end(s, tl.load(f_width + b * MF + m), F)))
-    t = (pid % NT) * BLOCK_T + tl.arange(0, BLOCK_T)
     inside = t < T
     hit = t < 0
     for m in range(MT):
@@ -107,15 +127,10 @@ def _freq_shift_kernel(src, dst, shift, fill, C, F, T, n, NT,
     (a positive shift moves content toward higher bins). Vacated rows are not read.
     n = B * C * F * NT programs, program row * NT + j for block j of a row.
     """
-    pid = flat_program_id(n)
-    row = pid // NT
-    b = row // (i64(C) * F)
-    c = (row // F) % C
-    f = row % F
+    b, c, f, t = _row_program(n, C, F, NT, BLOCK_T)
     sh = tl.load(shift + b)
     valid = (sh <= f) & (sh > f - F)  # 0 <= f - sh < F without overflow
     src_f = tl.where(valid, f - sh, 0)
-    t = (pid % NT) * BLOCK_T + tl.arange(0, BLOCK_T)
     inside = t < T
     # read only valid rows (the bound is 0 for vacated ones)
     x = load_f32(src + b * s_b + c * s_c + src_f * s_f, t * s_t, t < tl.where(valid, T, 0))
@@ -132,14 +147,9 @@ def _audio_mixup_kernel(src, dst, lam, perm, B, C, F, T, n, NT,
     clamped to [0, B) so any value stays in bounds (the CPU checks reject it).
     n = B * C * F * NT programs, program row * NT + j for block j of a row.
     """
-    pid = flat_program_id(n)
-    row = pid // NT
-    b = row // (i64(C) * F)
-    c = (row // F) % C
-    f = row % F
+    b, c, f, t = _row_program(n, C, F, NT, BLOCK_T)
     p = tl.minimum(tl.maximum(tl.load(perm + b), 0), B - 1)
     w = tl.load(lam + b)
-    t = (pid % NT) * BLOCK_T + tl.arange(0, BLOCK_T)
     inside = t < T
     a = load_f32(src + b * s_b + c * s_c + f * s_f, t * s_t, inside)
     o = load_f32(src + p * s_b + c * s_c + f * s_f, t * s_t, inside)

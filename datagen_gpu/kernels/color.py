@@ -6,7 +6,8 @@ With contrast, three launches: per-tile partial sums of the grayscale
 (B * T programs), one fixed-order reduction of them per sample (B programs),
 then the jitter (which loads one mean per sample). Every launch numbers its
 programs in one flat index on ``_common.flat_grid`` (any image size fits
-CUDA's grid limits); offsets are 64-bit.
+CUDA's grid limits) and decodes it in 32 bits below 2^31 programs
+(``flat_program_index``: no 64-bit division); offsets are 64-bit.
 
 Formulas (torchvision.transforms.v2.functional._color, on float32 in [0, 1]):
 
@@ -29,7 +30,8 @@ import triton.language as tl
 from .._checks import check_images, check_out_dtype, check_param, is_channels_last
 from .._color_checks import (check_contrast_images, check_factor, check_order, check_rgb,
                              check_threshold)
-from ._common import empty_output, flat_grid, flat_program_id, i64, load_f32, store_f32, strides
+from ._common import (empty_output, flat_grid, flat_program_id, flat_program_index, i64, index_like,
+                      load_f32, store_f32, strides)
 
 # Block sizes, read at every launch (tests lower them to reach every path on small images).
 BLOCK = 1024  # pixels per program
@@ -158,11 +160,36 @@ def _run_steps(r, g, b, sample, order, bri, con, sat, hue, mean,
 
 
 @triton.jit
-def _pixel_offsets(p, W, s_h, s_w, FLAT: tl.constexpr):
-    if FLAT:  # rows are contiguous in pixels: s_h == W * s_w (NCHW and channels-last)
-        return p * s_w
+def _tile_pixels(tile, npix, W, FLAT: tl.constexpr, BLOCK: tl.constexpr):
+    """(mask, a, dh, w) of pixel tile ``tile`` (pixels tile * BLOCK + [0, BLOCK) of
+    the npix = H * W of a plane), for ``_tile_ptr``. FLAT (rows contiguous in
+    pixels): a = tile * BLOCK, the first pixel, w the lanes [0, BLOCK) (dh unused).
+    Else a = h0, the row of the first pixel, and each pixel at row h0 + dh, column
+    w; divided in npix's type (``index_like``: int32 below 2^31 pixels, no 64-bit
+    division), lanes past the plane clamped to its last pixel (masked anyway, and
+    no int32 overflow). a is an int64 scalar, dh and w are lanes in npix's type."""
+    p0 = i64(tile) * BLOCK
+    q = tl.arange(0, BLOCK)
+    mask = q < npix - p0
+    if FLAT:
+        return mask, p0, q * 0, q
     else:
-        return (p // W) * s_h + (p % W) * s_w
+        p0 = index_like(p0, npix)
+        h0 = p0 // W
+        w = p0 - h0 * W + tl.minimum(q, npix - 1 - p0)
+        dh = w // W
+        return mask, i64(h0), dh, w - dh * W
+
+
+@triton.jit
+def _tile_ptr(ptr, a, dh, w, s_h, s_w, FLAT: tl.constexpr):
+    """(ptr advanced to the tile's origin, 64-bit lane offsets) of ``_tile_pixels``'
+    (a, dh, w) in a plane of strides (s_h, s_w). The origin in the pointer keeps the
+    lane offsets small multiples of the strides (fewer 64-bit registers live)."""
+    if FLAT:  # rows are contiguous in pixels: s_h == W * s_w (NCHW and channels-last)
+        return ptr + a * s_w, i64(w) * s_w
+    else:
+        return ptr + a * s_h, i64(dh) * s_h + i64(w) * s_w
 
 
 @triton.jit
@@ -175,13 +202,12 @@ def _contrast_partial_kernel(src, partial, order, bri, con, sat, hue,
     contrast step sees (earlier steps applied in registers). n = B * T programs,
     program b * T + t; npix = H * W. No atomics: ``_contrast_mean_kernel`` adds
     the T partials of a sample in a fixed order."""
-    pid = flat_program_id(n)
+    pid = flat_program_index(n)
     sample = pid // T
-    tile = pid % T
-    p = tile * BLOCK + tl.arange(0, BLOCK)
-    mask = p < npix
-    base = src + sample * s_b
-    off = _pixel_offsets(p, W, s_h, s_w, FLAT)
+    tile = pid - sample * T
+    sample = i64(sample)
+    mask, a, dh, w = _tile_pixels(tile, npix, W, FLAT, BLOCK)
+    base, off = _tile_ptr(src + sample * s_b, a, dh, w, s_h, s_w, FLAT)
     r = load_f32(base, off, mask)
     g = r
     b = r
@@ -219,24 +245,23 @@ def _color_jitter_kernel(src, dst, mean, order, bri, con, sat, hue,
     n programs, program i * T + t for tile t of sample (plane) i; npix = H * W.
     Applies the sample's steps in its order; contrast's mean is mean[sample]
     (``_contrast_mean_kernel``)."""
-    pid = flat_program_id(n)
-    tile = pid % T
-    pid = pid // T
+    pid = flat_program_index(n)
+    plane = pid // T
+    tile = pid - plane * T
     if MONO:
-        sample = pid // C
-        chan = pid % C
+        sample = plane // C
+        chan = plane - sample * C
     else:
-        sample = pid
-        chan = pid * 0
+        sample = plane
+        chan = plane * 0
+    sample = i64(sample)
+    chan = i64(chan)
     m = 0.0
     if USE_C:
         m = tl.load(mean + sample)
-    p = tile * BLOCK + tl.arange(0, BLOCK)
-    mask = p < npix
-    src_base = src + sample * s_b + chan * s_c
-    dst_base = dst + sample * d_b + chan * d_c
-    s_off = _pixel_offsets(p, W, s_h, s_w, FLAT)
-    d_off = _pixel_offsets(p, W, d_h, d_w, FLAT)
+    mask, a, dh, w = _tile_pixels(tile, npix, W, FLAT, BLOCK)
+    src_base, s_off = _tile_ptr(src + sample * s_b + chan * s_c, a, dh, w, s_h, s_w, FLAT)
+    dst_base, d_off = _tile_ptr(dst + sample * d_b + chan * d_c, a, dh, w, d_h, d_w, FLAT)
     r = load_f32(src_base, s_off, mask)
     g = r
     b = r
@@ -269,11 +294,12 @@ def _solarize_kernel(src, dst, threshold, apply, C, W, npix, T, n,
     input dtype's range, compared as torchvision compares it: uint8 level >= t
     (<=> x >= ceil(t) / 255), float x >= t rounded to the input dtype.
     n = B * C * T programs, program plane * T + t for tile t of a plane."""
-    pid = flat_program_id(n)
-    tile = pid % T
-    pid = pid // T
-    sample = pid // C
-    chan = pid % C
+    pid = flat_program_index(n)
+    plane = pid // T
+    tile = pid - plane * T
+    sample = plane // C
+    chan = i64(plane - sample * C)
+    sample = i64(sample)
     t = tl.load(threshold + sample)
     if src.dtype.element_ty == tl.uint8:
         k = tl.ceil(t)
@@ -283,11 +309,12 @@ def _solarize_kernel(src, dst, threshold, apply, C, W, npix, T, n,
     else:
         t = t.to(src.dtype.element_ty).to(tl.float32)
     t = tl.where(tl.load(apply + sample), t, 3.0e38)  # not applied: nothing reaches it
-    p = tile * BLOCK + tl.arange(0, BLOCK)
-    mask = p < npix
-    x = load_f32(src + sample * s_b + chan * s_c, _pixel_offsets(p, W, s_h, s_w, FLAT), mask)
+    mask, a, dh, w = _tile_pixels(tile, npix, W, FLAT, BLOCK)
+    src_base, s_off = _tile_ptr(src + sample * s_b + chan * s_c, a, dh, w, s_h, s_w, FLAT)
+    dst_base, d_off = _tile_ptr(dst + sample * d_b + chan * d_c, a, dh, w, d_h, d_w, FLAT)
+    x = load_f32(src_base, s_off, mask)
     y = tl.where(x >= t, 1.0 - x, x)
-    store_f32(dst + sample * d_b + chan * d_c, _pixel_offsets(p, W, d_h, d_w, FLAT), y, mask)
+    store_f32(dst_base, d_off, y, mask)
 
 
 # ------------------------------------------------------------------ launchers

@@ -5,7 +5,7 @@ import triton.language as tl
 
 from .._checks import (check_channel_param, check_images, check_kernel_size, check_out_dtype,
                        check_param, check_range, is_channels_last)
-from ._common import (empty_output, flat_grid, flat_program_id, i64, load_f32, row_block,
+from ._common import (empty_output, flat_grid, flat_program_index, i64, load_f32, row_block,
                       store_f32, strides)
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -17,16 +17,32 @@ TILE_W = 256  # widest tile
 
 @triton.jit
 def _tile_program(n, C, NH, NW, BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
-    """(b, c, h, w) of this program of a ``_tiles`` launch (n = B * C * NH * NW
-    programs on a flat grid): program (plane * NH + i) * NW + j takes tile (i, j)
-    of plane b * C + c; int64 indices."""
-    pid = flat_program_id(n)
-    tiles = i64(NH) * NW
-    plane = pid // tiles
-    tile = pid % tiles
-    h = (tile // NW) * BLOCK_H + tl.arange(0, BLOCK_H)
-    w = (tile % NW) * BLOCK_W + tl.arange(0, BLOCK_W)
-    return plane // C, plane % C, h, w
+    """(b, c, h0, w0) of this program of a ``_tiles`` launch (n = B * C * NH * NW
+    programs on a flat grid): program (plane * NH + i) * NW + j takes the tile of
+    plane b * C + c whose first row and column are h0 = i * BLOCK_H, w0 = j * BLOCK_W.
+    The program index is decoded in n's type (``flat_program_index``: int32 below
+    2^31 programs, so no 64-bit division); the indices returned are int64."""
+    pid = flat_program_index(n)
+    rows = pid // NW
+    j = pid - rows * NW
+    plane = rows // NH
+    i = rows - plane * NH
+    b = plane // C
+    c = plane - b * C
+    return i64(b), i64(c), i64(i) * BLOCK_H, i64(j) * BLOCK_W
+
+
+@triton.jit
+def _tile_offsets(s_h, s_w, BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
+    """64-bit offsets dh * s_h + dw * s_w of a tile's elements from its first one.
+
+    The tile's origin goes into the base pointer (one scalar product per program),
+    so the offsets of a thread's rows are small multiples of s_h, not 64-bit
+    products of absolute rows (which cost channels-last variants up to 1.5x the
+    registers, and one normalize variant spills on sm_90a)."""
+    dh = i64(tl.arange(0, BLOCK_H))
+    dw = i64(tl.arange(0, BLOCK_W))
+    return dh[:, None] * s_h + dw[None, :] * s_w
 
 
 @triton.jit
@@ -53,7 +69,8 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W, n, NH, NW,
     pass into a float32 temporary, then the vertical pass into the output:
     the 2-D kernel is the outer product w ⊗ w, so this equals torchvision's
     conv2d up to float32 rounding. One program per (plane, BLOCK_H x BLOCK_W
-    tile), n of them on a flat grid (``_tile_program``); 64-bit offsets.
+    tile), n of them on a flat grid (``_tile_program``); 64-bit offsets (the
+    tile's origin in the base pointer, ``_tile_offsets``).
     Masked lanes past the image may compute out-of-range reflect indices; they
     are never loaded.
 
@@ -62,7 +79,9 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W, n, NH, NW,
     vertical pass copies ``orig`` (the input images) instead of reading the
     temporary. HAS_NORM: the vertical pass stores (x - mean[c]) / std[c].
     """
-    b, c, h, w = _tile_program(n, C, NH, NW, BLOCK_H, BLOCK_W)
+    b, c, h0, w0 = _tile_program(n, C, NH, NW, BLOCK_H, BLOCK_W)
+    h = h0 + tl.arange(0, BLOCK_H)
+    w = w0 + tl.arange(0, BLOCK_W)
     mask = (h < H)[:, None] & (w < W)[None, :]
     blur = mask
     copy = mask
@@ -75,7 +94,13 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W, n, NH, NW,
     taps = tl.arange(0, KPOW2)
     d = (taps - r).to(tl.float32) / s
     inv_norm = 1.0 / tl.sum(tl.where(taps < KSIZE, tl.exp(-0.5 * d * d), 0.0), axis=0)
-    base = src + b * s_b + c * s_c
+    # the tile's rows (horizontal pass) or columns (vertical pass) in the base pointer
+    if VERTICAL:
+        base = src + b * s_b + c * s_c + w0 * s_w
+        fixed = i64(tl.arange(0, BLOCK_W))[None, :] * s_w
+    else:
+        base = src + b * s_b + c * s_c + h0 * s_h
+        fixed = i64(tl.arange(0, BLOCK_H))[:, None] * s_h
     acc = tl.zeros((BLOCK_H, BLOCK_W), dtype=tl.float32)
     for t in range(KSIZE):
         dt = (t - r) * 1.0 / s
@@ -84,22 +109,24 @@ def _gaussian_blur_kernel(src, dst, sigma, C, H, W, n, NH, NW,
             y = h + (t - r)
             y = tl.where(y < 0, -y, y)
             y = tl.where(y > H - 1, 2 * (i64(H) - 1) - y, y)
-            offs = y[:, None] * s_h + w[None, :] * s_w
+            offs = y[:, None] * s_h + fixed
         else:
             x = w + (t - r)
             x = tl.where(x < 0, -x, x)
             x = tl.where(x > W - 1, 2 * (i64(W) - 1) - x, x)
-            offs = h[:, None] * s_h + x[None, :] * s_w
+            offs = fixed + x[None, :] * s_w
         acc += wt * load_f32(base, offs, blur)
+    d_base = dst + b * d_b + c * d_c + h0 * d_h + w0 * d_w
     if VERTICAL:
         if HAS_APPLY:  # not blurred: the input itself
-            kept = load_f32(orig + b * o_b + c * o_c, h[:, None] * o_h + w[None, :] * o_w, copy)
+            kept = load_f32(orig + b * o_b + c * o_c + h0 * o_h + w0 * o_w,
+                            _tile_offsets(o_h, o_w, BLOCK_H, BLOCK_W), copy)
             acc = tl.where(copy, kept, acc)
         if HAS_NORM:
             acc = (acc - tl.load(mean + c)) * (1.0 / tl.load(std + c))
-        store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, acc, mask)
+        store_f32(d_base, _tile_offsets(d_h, d_w, BLOCK_H, BLOCK_W), acc, mask)
     else:
-        store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, acc, blur)
+        store_f32(d_base, _tile_offsets(d_h, d_w, BLOCK_H, BLOCK_W), acc, blur)
 
 
 @triton.jit
@@ -112,12 +139,14 @@ def _normalize_kernel(src, dst, mean, std, C, H, W, n, NH, NW,
     one fused load-scale-shift-store pass, one program per (plane, 2-D tile)
     (``_tile_program``).
     """
-    b, c, h, w = _tile_program(n, C, NH, NW, BLOCK_H, BLOCK_W)
-    mask = (h < H)[:, None] & (w < W)[None, :]
+    b, c, h0, w0 = _tile_program(n, C, NH, NW, BLOCK_H, BLOCK_W)
+    mask = (h0 + tl.arange(0, BLOCK_H) < H)[:, None] & (w0 + tl.arange(0, BLOCK_W) < W)[None, :]
     m = tl.load(mean + c).to(tl.float32)
     inv = 1.0 / tl.load(std + c).to(tl.float32)
-    x = load_f32(src + b * s_b + c * s_c, h[:, None] * s_h + w[None, :] * s_w, mask)
-    store_f32(dst + b * d_b + c * d_c, h[:, None] * d_h + w[None, :] * d_w, (x - m) * inv, mask)
+    x = load_f32(src + b * s_b + c * s_c + h0 * s_h + w0 * s_w,
+                 _tile_offsets(s_h, s_w, BLOCK_H, BLOCK_W), mask)
+    store_f32(dst + b * d_b + c * d_c + h0 * d_h + w0 * d_w,
+              _tile_offsets(d_h, d_w, BLOCK_H, BLOCK_W), (x - m) * inv, mask)
 
 
 def _tiles(B, C, H, W):
