@@ -68,6 +68,15 @@ def skip_item(counter, index: int, name: str, error: Exception) -> Skipped:
     return Skipped(index, name, str(error))
 
 
+def checked_crop_plan(plan: Optional[CropPlan], decode: str) -> Optional[CropPlan]:
+    """``plan`` if a dataset decoding with ``decode`` can use it (CPU decoding only)."""
+    if plan is not None and not isinstance(plan, CropPlan):
+        raise TypeError(f"plan: expected a CropPlan or None, got {type(plan).__name__}")
+    if plan is not None and decode != "cpu":
+        raise ValueError("crop-aware decoding needs decode='cpu' (the GPU decoder decodes whole files)")
+    return plan
+
+
 class ImageFiles(Dataset):
     """A dataset over a list of image files.
 
@@ -120,11 +129,7 @@ class ImageFiles(Dataset):
 
     def set_crop_plan(self, plan: Optional[CropPlan]) -> None:
         """Turns crop-aware decoding on (a plan) or off (None); ``DeviceLoader`` calls it."""
-        if plan is not None and not isinstance(plan, CropPlan):
-            raise TypeError(f"plan: expected a CropPlan or None, got {type(plan).__name__}")
-        if plan is not None and self.decode != "cpu":
-            raise ValueError("crop-aware decoding needs decode='cpu' (the GPU decoder decodes whole files)")
-        self.crop_plan = plan
+        self.crop_plan = checked_crop_plan(plan, self.decode)
 
     def sample_id(self, index: int) -> int:
         return self.epoch * len(self) + index

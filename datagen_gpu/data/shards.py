@@ -39,7 +39,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from .batch import Skipped
 from .crop_plan import CropPlan
-from .datasets import IMG_EXTENSIONS, _read, decode_item, skip_item
+from .datasets import IMG_EXTENSIONS, _read, checked_crop_plan, decode_item, skip_item
 from .decode import DecodeError, resolve_decoder
 
 INDEX_SUFFIX = "-index.json"
@@ -411,11 +411,7 @@ class TarShards(IterableDataset):
 
     def set_crop_plan(self, plan: Optional[CropPlan]) -> None:
         """Turns crop-aware decoding on (a plan) or off (None); ``DeviceLoader`` calls it."""
-        if plan is not None and not isinstance(plan, CropPlan):
-            raise TypeError(f"plan: expected a CropPlan or None, got {type(plan).__name__}")
-        if plan is not None and self.decode != "cpu":
-            raise ValueError("crop-aware decoding needs decode='cpu' (the GPU decoder decodes whole files)")
-        self.crop_plan = plan
+        self.crop_plan = checked_crop_plan(plan, self.decode)
 
     def sample_id(self, global_id: int) -> int:
         return self.epoch * self.num_samples + global_id
