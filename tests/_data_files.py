@@ -42,3 +42,12 @@ def make_folder(root, sizes_per_class, seed=0):
             write(path, jpeg_bytes(photo(h, w, seed=seed + 100 * c + k)))
             out.append((path, c))
     return out
+
+
+def views_by_id(loader):
+    """{sample id: (view a, view b, label)} over one pass of a two-view loader."""
+    out = {}
+    for (a, b), labels, ids in loader:
+        for k, sid in enumerate(ids.tolist()):
+            out[sid] = (a[k].clone(), b[k].clone(), int(labels[k]))
+    return out

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from _data_files import jpeg_bytes, make_folder, photo, write
+from _data_files import jpeg_bytes, make_folder, photo, views_by_id, write
 from datagen_gpu import transforms as T
 from datagen_gpu.data import (Batch, DecodeError, DeviceLoader, EncodedImages, ImageFiles, ImageFolder, Skipped,
                               WindowedImages, collate)
@@ -48,14 +48,6 @@ def no_children_left(timeout=10.0):
     for p in multiprocessing.active_children():
         p.join(timeout)
     return not any(p.is_alive() for p in multiprocessing.active_children())
-
-
-def views_by_id(loader):
-    out = {}
-    for (a, b), labels, ids in loader:
-        for k, sid in enumerate(ids.tolist()):
-            out[sid] = (a[k].clone(), b[k].clone(), int(labels[k]))
-    return out
 
 
 def make_loader(root, *, batch_size=4, workers=0, shuffle=False, crop_aware=None, size=48, seed=0, **kw):

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from _data_files import Image, make_folder, photo, write
+from _data_files import Image, make_folder, photo, views_by_id, write
 from datagen_gpu.data import DecodeError, DeviceLoader, ImageFolder, Skipped, TarShards, collate, write_shards
 from datagen_gpu.presets import TwoViews, simclr_view
 
@@ -35,14 +35,6 @@ def src(tmp_path_factory):
 
 def ids_of(loader):
     return [i for batch in loader for i in batch.sample_ids.tolist()]
-
-
-def views_by_id(loader):
-    out = {}
-    for (a, b), labels, ids in loader:
-        for k, sid in enumerate(ids.tolist()):
-            out[sid] = (a[k].clone(), b[k].clone(), int(labels[k]))
-    return out
 
 
 def rewrite(src_path, dst_path, change):

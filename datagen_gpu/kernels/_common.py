@@ -101,6 +101,20 @@ def flat_program_index(n):
     return index_like(flat_program_id(n), n)
 
 
+@triton.jit
+def split_program(pid, C, M, N):
+    """(b, c, m, k) with pid = ((b * C + c) * M + m) * N + k: a flat program index of a
+    (B, C, M, N) launch decoded in pid's type (``flat_program_index``'s: no 64-bit
+    division below 2^31 programs); ``i64`` the results before multiplying by strides."""
+    rows = pid // N
+    k = pid - rows * N
+    plane = rows // M
+    m = rows - plane * M
+    b = plane // C
+    c = plane - b * C
+    return b, c, m, k
+
+
 def flat_grid(n: int):
     """Grid of n programs for ``flat_program_id``: (n,) up to GRID_X_LIMIT programs,
     else (GRID_X_LIMIT, ceil(n / GRID_X_LIMIT)) (up to 1.4e14 programs)."""

@@ -16,7 +16,7 @@ import triton.language as tl
 from .._audio import (as_bcft, check_audio, check_float_out_dtype, check_mask_pair,
                       check_specs, empty_like_layout)
 from .._checks import check_param
-from ._common import (empty_output, flat_grid, flat_program_id, flat_program_index, i64, load_f32,
+from ._common import (empty_output, flat_grid, flat_program_id, flat_program_index, i64, load_f32, split_program,
                       row_block, store_f32)
 
 # Block sizes, read at every launch (tests lower them to reach every path on small inputs).
@@ -62,13 +62,7 @@ def _row_program(n, C, F, NT, BLOCK_T: tl.constexpr):
     the program index is decoded in n's type (``flat_program_index``: int32 below
     2^31 programs, so no 64-bit division), b, c, f are returned as int64 and t,
     the block's time indices, is int64."""
-    pid = flat_program_index(n)
-    row = pid // NT
-    j = pid - row * NT
-    cb = row // F
-    f = row - cb * F
-    b = cb // C
-    c = cb - b * C
+    b, c, f, j = split_program(flat_program_index(n), C, F, NT)
     return i64(b), i64(c), i64(f), i64(j) * BLOCK_T + tl.arange(0, BLOCK_T)
 
 

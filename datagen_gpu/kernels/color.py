@@ -113,18 +113,16 @@ def _step(op, fac, shift6, quant, mean, r, g, b, MONO: tl.constexpr):
 
 
 @triton.jit
-def _run_steps(r, g, b, sample, order, bri, con, sat, hue, mean,
-               IS_U8: tl.constexpr, HAS_ORDER: tl.constexpr, USE_B: tl.constexpr,
-               USE_C: tl.constexpr, USE_S: tl.constexpr, USE_H: tl.constexpr,
-               MONO: tl.constexpr, UNTIL_CONTRAST: tl.constexpr):
-    """Applies sample's non-identity steps in its order. UNTIL_CONTRAST: stop at the
-    contrast step and also return whether its grayscale is quantized."""
-    zero = sample * 0
-    fb = zero.to(tl.float32) + 1.0
-    fc = zero.to(tl.float32) + 1.0
-    fs = zero.to(tl.float32) + 1.0
-    fh = zero.to(tl.float32)
-    shift6 = zero.to(tl.float32)
+def _load_factors(sample, bri, con, sat, hue, USE_B: tl.constexpr, USE_C: tl.constexpr,
+                  USE_S: tl.constexpr, USE_H: tl.constexpr):
+    """(brightness, contrast, saturation, hue, 6 * hue wrapped to [0, 6)) of sample:
+    identities (1, 1, 1, 0) for the adjustments not in use."""
+    zero = (sample * 0).to(tl.float32)
+    fb = zero + 1.0
+    fc = zero + 1.0
+    fs = zero + 1.0
+    fh = zero
+    shift6 = zero
     if USE_B:
         fb = tl.load(bri + sample)
     if USE_C:
@@ -135,6 +133,18 @@ def _run_steps(r, g, b, sample, order, bri, con, sat, hue, mean,
         fh = tl.load(hue + sample)
         shift6 = 6.0 * (fh - tl.floor(fh))
         shift6 = tl.where(shift6 >= 6.0, 0.0, shift6)
+    return fb, fc, fs, fh, shift6
+
+
+@triton.jit
+def _run_steps(r, g, b, sample, order, bri, con, sat, hue, mean,
+               IS_U8: tl.constexpr, HAS_ORDER: tl.constexpr, USE_B: tl.constexpr,
+               USE_C: tl.constexpr, USE_S: tl.constexpr, USE_H: tl.constexpr,
+               MONO: tl.constexpr, UNTIL_CONTRAST: tl.constexpr):
+    """Applies sample's non-identity steps in its order. UNTIL_CONTRAST: stop at the
+    contrast step and also return whether its grayscale is quantized."""
+    zero = sample * 0
+    fb, fc, fs, fh, shift6 = _load_factors(sample, bri, con, sat, hue, USE_B, USE_C, USE_S, USE_H)
     applied = zero
     done = zero
     cquant = zero != 0

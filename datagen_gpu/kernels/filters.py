@@ -5,7 +5,7 @@ import triton.language as tl
 
 from .._checks import (check_channel_param, check_images, check_kernel_size, check_out_dtype,
                        check_param, check_range, is_channels_last)
-from ._common import (empty_output, flat_grid, flat_program_index, i64, load_f32, row_block,
+from ._common import (empty_output, flat_grid, flat_program_index, i64, load_f32, row_block, split_program,
                       store_f32, strides)
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -22,13 +22,7 @@ def _tile_program(n, C, NH, NW, BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr):
     plane b * C + c whose first row and column are h0 = i * BLOCK_H, w0 = j * BLOCK_W.
     The program index is decoded in n's type (``flat_program_index``: int32 below
     2^31 programs, so no 64-bit division); the indices returned are int64."""
-    pid = flat_program_index(n)
-    rows = pid // NW
-    j = pid - rows * NW
-    plane = rows // NH
-    i = rows - plane * NH
-    b = plane // C
-    c = plane - b * C
+    b, c, i, j = split_program(flat_program_index(n), C, NH, NW)
     return i64(b), i64(c), i64(i) * BLOCK_H, i64(j) * BLOCK_W
 
 

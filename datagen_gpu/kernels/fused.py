@@ -36,7 +36,7 @@ from .._checks import check_channel_param, check_param, check_range
 from .._color_checks import check_factor, check_order
 from ._common import empty_output, flat_grid, flat_program_id, i64, load_f32, store_f32, strides
 from . import color as _color
-from .color import _clamp01, _contrast_mean_kernel, _gray, _run_steps, _step
+from .color import _clamp01, _contrast_mean_kernel, _gray, _load_factors, _run_steps, _step
 from .geometry import _crop_taps, _resample_tile, check_op_boxes, check_source, tile_config
 
 
@@ -105,19 +105,7 @@ def _steps_from_contrast(r, g, b, sample, order, bri, con, sat, hue, mean,
     step (which is applied: its factor is not 1) and the non-identity steps after
     it, in its order; contrast with the mean ``mean``."""
     zero = sample * 0
-    fb = zero.to(tl.float32) + 1.0
-    fs = zero.to(tl.float32) + 1.0
-    fh = zero.to(tl.float32)
-    shift6 = zero.to(tl.float32)
-    fc = tl.load(con + sample)
-    if USE_B:
-        fb = tl.load(bri + sample)
-    if USE_S:
-        fs = tl.load(sat + sample)
-    if USE_H:
-        fh = tl.load(hue + sample)
-        shift6 = 6.0 * (fh - tl.floor(fh))
-        shift6 = tl.where(shift6 >= 6.0, 0.0, shift6)
+    fb, fc, fs, fh, shift6 = _load_factors(sample, bri, con, sat, hue, USE_B, True, USE_S, USE_H)
     reached = zero
     for k in tl.static_range(4):
         if HAS_ORDER:
