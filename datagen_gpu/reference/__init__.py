@@ -478,3 +478,10 @@ def mochi_logits(query, negatives, hard_index, pair_index, alpha, query_index, b
     h = mochi_negatives(query, negatives, hard_index, pair_index, alpha, query_index, beta)
     dtype = h.dtype
     return torch.bmm(h, query.to(dtype).unsqueeze(-1)).squeeze(-1) / temperature
+
+
+# The learned policies' operations (AutoAugment / RandAugment / TrivialAugment / AugMix /
+# RandomErasing), one module per kernel family.
+from .affine import *  # noqa: E402,F401,F403
+from .erase import *  # noqa: E402,F401,F403
+from .pixel import *  # noqa: E402,F401,F403
