@@ -22,3 +22,9 @@ from .mixing import CutMix, Mixup, MixUp  # noqa: E402
 from .mochi import MoCHi, MoCoQueue  # noqa: E402
 
 __all__ += ["CutMix", "Mixup", "MixUp", "MoCHi", "MoCoQueue"]
+
+from .augmix import AugMix  # noqa: E402
+from .autoaugment import (AutoAugment, AutoAugmentPolicy, RandAugment, TimmRandAugment,  # noqa: E402
+                          TrivialAugmentWide)
+
+__all__ += ["AugMix", "AutoAugment", "AutoAugmentPolicy", "RandAugment", "TimmRandAugment", "TrivialAugmentWide"]
