@@ -63,6 +63,81 @@ def moco_v2_view(size=224, *, blur_kernel=23, seed=0, dtype=torch.uint8):
     ], seed=seed)
 
 
+def _policy(policy, interpolation):
+    """The policy transform of an ``imagenet_train`` policy string (timm's names)."""
+    if policy is None or policy == "none":
+        return None
+    if not isinstance(policy, str):
+        raise TypeError(f"policy: expected a string or None, got {type(policy).__name__}")
+    if policy.startswith("rand"):
+        return T.TimmRandAugment.from_config(policy, interpolation=interpolation)
+    if policy.startswith("trivial"):
+        return T.TrivialAugmentWide(interpolation=interpolation)
+    if policy.startswith("augmix"):
+        args = {}
+        for part in policy.split("-")[1:]:
+            key, val = part[:1], part[1:]
+            names = {"m": "severity", "w": "mixture_width", "d": "chain_depth", "a": "alpha"}
+            if key not in names or not val:
+                raise ValueError(f"policy: unknown AugMix section {part!r} in {policy!r}")
+            args[names[key]] = float(val) if key == "a" else int(val)
+        return T.AugMix(interpolation=interpolation, **args)
+    if policy in ("autoaugment", "original", "imagenet"):
+        return T.AutoAugment(T.AutoAugmentPolicy.IMAGENET, interpolation=interpolation)
+    raise ValueError(f"policy: expected 'rand-...', 'trivial', 'augmix[-...]', 'autoaugment' or None, got {policy!r}")
+
+
+def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode="pixel", hflip=0.5,
+                   scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation="bilinear",
+                   mean=IMAGENET_MEAN, std=IMAGENET_STD, seed=0):
+    """timm's ImageNet training recipe (``timm.data.create_transform(is_training=True)``) per sample.
+
+    RandomResizedCrop(size, scale, ratio) -> RandomHorizontalFlip(hflip) -> the policy on
+    uint8 at the output size -> Normalize (float32) -> RandomErasing(re_prob) on the
+    normalized batch. The crop and flip run as one fused launch, the policy in its fixed
+    number of launches (docs/policies.md), Normalize as one launch, erasing as one.
+
+    Args:
+        size: output size (int or (h, w)).
+        policy: timm's ``auto_augment`` string: ``"rand-m9-mstd0.5"`` (any timm RandAugment
+            string, e.g. ``"rand-m9-mstd0.5-inc1"``), ``"trivial"`` (TrivialAugmentWide),
+            ``"augmix"`` / ``"augmix-m3-w3-d-1"`` (AugMix: severity, width, depth, alpha),
+            ``"autoaugment"`` (AutoAugment ImageNet policy), or None.
+        re_prob: random erasing probability (timm's ``--reprob``; 0 disables it).
+        re_mode: timm's ``--remode``: "pixel" (per-pixel normal noise, timm's train.py
+            default), "rand" (one normal per channel) or "const" (zeros).
+        hflip: horizontal flip probability.
+        scale, ratio: the crop's ranges (timm's defaults).
+        interpolation: the policy's geometric interpolation ("bilinear" as timm's
+            default; "nearest").
+        mean, std: normalization (ImageNet's).
+        seed: the generator seed.
+
+    Returns:
+        A ``transforms.Compose`` taking uint8 (B, 3, H, W) batches (or ragged lists) and
+        returning float32 (B, 3, size, size).
+
+    Example:
+        >>> aug = imagenet_train(224, policy="trivial")
+        >>> y = aug(torch.randint(0, 256, (8, 3, 256, 256), dtype=torch.uint8))
+    """
+    if re_mode not in ("pixel", "rand", "const"):
+        raise ValueError(f"re_mode: expected 'pixel', 'rand' or 'const', got {re_mode!r}")
+    if not 0.0 <= float(re_prob) <= 1.0:
+        raise ValueError(f"re_prob: expected a probability in [0, 1], got {re_prob!r}")
+    steps = [T.RandomResizedCrop(size, scale=scale, ratio=ratio)]
+    if hflip > 0:
+        steps.append(T.RandomHorizontalFlip(hflip))
+    chosen = _policy(policy, interpolation)
+    if chosen is not None:
+        steps.append(chosen)
+    steps.append(T.Normalize(mean, std, out_dtype=torch.float32))
+    if re_prob > 0:
+        value = {"pixel": "random", "rand": "random_channel", "const": 0}[re_mode]
+        steps.append(T.RandomErasing(p=re_prob, scale=(0.02, 1.0 / 3.0), ratio=(0.3, 1.0 / 0.3), value=value))
+    return T.Compose(steps, seed=seed)
+
+
 class TwoViews(nn.Module):
     """Two independently augmented views of one batch from one call.
 

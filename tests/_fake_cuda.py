@@ -3,7 +3,7 @@
 ``fake_cuda()`` is a context manager yielding ``(mode, rec)``: inside it,
 ``torch.empty(..., device="cuda")`` makes fake CUDA tensors (shape, dtype,
 strides, device; no data), every datagen_gpu op runs its registered fake
-implementation, and ``rec`` (datagen_gpu._checks_sync.HostTransfers) records
+implementation, and ``rec`` (datagen_gpu._checks.sync.HostTransfers) records
 every host <-> device copy and host synchronization. A host synchronization
 cannot even run here: ``.item()``, ``bool(t)``, ``.tolist()`` and ops with
 data-dependent output shapes raise on fake tensors (DataDependentOutputException,
@@ -29,7 +29,7 @@ import pytest
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
-from datagen_gpu._checks_sync import HostTransfers
+from datagen_gpu._checks.sync import HostTransfers
 
 _SHIM = r"""
 #include <c10/core/impl/DeviceGuardImplInterface.h>

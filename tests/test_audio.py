@@ -4,7 +4,7 @@ import torch
 
 from datagen_gpu import functional as F
 from datagen_gpu import reference as R
-from datagen_gpu._audio import layout_order
+from datagen_gpu._checks.audio import layout_order
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs
 
 from _backends import interpreted, run_op, skip_unsupported, value_checks

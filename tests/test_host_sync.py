@@ -3,7 +3,7 @@
 Every functional and transform runs on fake CUDA tensors (tests/_fake_cuda.py):
 shapes, dtypes and devices are real, the data is not, so a host read of a
 device value (``.item()``, ``bool(t)``, ``.tolist()``, a data-dependent shape)
-raises. ``HostTransfers`` (datagen_gpu/_checks_sync.py) records every host <->
+raises. ``HostTransfers`` (datagen_gpu/_checks/sync.py) records every host <->
 device copy. The contract held here:
 
 - dense batches: **no** host-to-device copy and no host synchronization, on the

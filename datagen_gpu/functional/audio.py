@@ -15,7 +15,7 @@ its masks (torchaudio's ``mask_along_axis_iid`` draws per channel too).
 """
 import torch
 
-from .._audio import check_audio, check_specs, resolve_out_dtype
+from .._checks.audio import check_audio, check_specs, resolve_out_dtype
 from .._checks import as_param, check_range
 
 __all__ = ["time_mask", "freq_mask", "spec_mask", "freq_shift", "audio_mixup"]

@@ -17,7 +17,7 @@ the others RGB (3 channels).
 import torch
 
 from .._checks import as_param, check_images, check_range, resolve_out_dtype
-from .._color_checks import check_contrast_images, check_order, check_rgb, check_threshold
+from .._checks.color import check_contrast_images, check_order, check_rgb, check_threshold
 from ._constants import device_constant, to_device
 
 _IDENTITY_ORDER = (0, 1, 2, 3)

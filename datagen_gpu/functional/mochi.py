@@ -17,7 +17,7 @@ hardest negatives (highest ``q . n`` first):
 """
 import torch
 
-from .._checks_mixing import FLOAT_DTYPES, check_mochi, check_temperature, check_values
+from .._checks.mixing import FLOAT_DTYPES, check_mochi, check_temperature, check_values
 
 
 def _prepare(query, negatives, hard_index, pair_index, alpha, query_index, beta):

@@ -13,7 +13,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .._audio import (as_bcft, check_audio, check_float_out_dtype, check_mask_pair,
+from .._checks.audio import (as_bcft, check_audio, check_float_out_dtype, check_mask_pair,
                       check_specs, empty_like_layout)
 from .._checks import check_param
 from ._common import (empty_output, flat_grid, flat_program_id, flat_program_index, i64, load_f32, split_program,

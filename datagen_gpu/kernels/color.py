@@ -28,7 +28,7 @@ import triton
 import triton.language as tl
 
 from .._checks import check_images, check_out_dtype, check_param, is_channels_last
-from .._color_checks import (check_contrast_images, check_factor, check_order, check_rgb,
+from .._checks.color import (check_contrast_images, check_factor, check_order, check_rgb,
                              check_threshold)
 from ._common import (empty_output, flat_grid, flat_program_id, flat_program_index, i64, index_like,
                       load_f32, store_f32, strides)

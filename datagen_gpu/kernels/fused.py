@@ -33,7 +33,7 @@ import triton
 import triton.language as tl
 
 from .._checks import check_channel_param, check_param, check_range
-from .._color_checks import check_factor, check_order
+from .._checks.color import check_factor, check_order
 from ._common import empty_output, flat_grid, flat_program_id, i64, load_f32, store_f32, strides
 from . import color as _color
 from .color import _clamp01, _contrast_mean_kernel, _gray, _load_factors, _run_steps, _step

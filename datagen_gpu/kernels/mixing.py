@@ -4,7 +4,7 @@ import triton
 import triton.language as tl
 
 from .._checks import check_images, check_out_dtype, check_param
-from .._checks_mixing import check_boxes
+from .._checks.mixing import check_boxes
 from ._common import flat_program_id, load_f32, row_launch, row_tile, store_f32, strides
 
 _BIG = tl.constexpr(1 << 40)  # keeps start + length of a box far from int64 overflow

@@ -27,7 +27,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .._checks_mixing import check_grad, check_mochi, check_temperature
+from .._checks.mixing import check_grad, check_mochi, check_temperature
 from .._debug import empty_output
 
 _EPS = tl.constexpr(1e-12)

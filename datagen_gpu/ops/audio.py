@@ -15,7 +15,7 @@ the ops themselves:
 """
 import torch
 
-from .._audio import empty_like_layout
+from .._checks.audio import empty_like_layout
 from ._registry import register_cuda, register_fake
 
 _NS = torch.ops.datagen_gpu

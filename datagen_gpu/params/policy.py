@@ -39,6 +39,8 @@ from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 
+from ..functional._constants import device_constant
+
 # geometric operation kinds (0 = a pixel operation or none)
 NO_WARP, SHEAR_X, SHEAR_Y, TRANSLATE_X, TRANSLATE_Y, ROTATE = range(6)
 
@@ -128,6 +130,15 @@ def space_index(space: Sequence[PolicyOp], name: str) -> int:
     raise KeyError(name)
 
 
+def constant(values, device, dtype) -> torch.Tensor:
+    """A small host table on ``device``: a CPU tensor, or a cached device constant (no
+    host-to-device copy, no host sync: ``functional._constants.device_constant``)."""
+    device = torch.device("cpu" if device is None else device)
+    if device.type == "cpu":
+        return torch.tensor(list(values), dtype=dtype)
+    return device_constant(list(values), device, dtype)
+
+
 def magnitude_table(space: Sequence[PolicyOp], num_bins: int, height: int, width: int,
                     device=None) -> torch.Tensor:
     """(len(space), num_bins) float64: torchvision's magnitudes (0 for operations without)."""
@@ -135,24 +146,22 @@ def magnitude_table(space: Sequence[PolicyOp], num_bins: int, height: int, width
     for op in space:
         m = op.magnitudes(num_bins, height, width) if op.magnitudes is not None else None
         rows.append(torch.zeros(num_bins, dtype=torch.float64) if m is None else m.to(torch.float64))
-    return torch.stack(rows).to(device)
+    table = torch.stack(rows)
+    return constant(table.flatten().tolist(), device, torch.float64).view(len(space), num_bins)
 
 
 def space_codes(space: Sequence[PolicyOp], device=None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(geometric kind, PixelOp code, signed) per operation of the space, as int64/bool tensors."""
     from ..functional import PixelOp  # the pixel kernels' codes
 
-    geom = torch.tensor([op.geom for op in space], dtype=torch.int64)
-    pixel = torch.tensor([int(PixelOp[op.pixel]) for op in space], dtype=torch.int64)
-    signed = torch.tensor([op.signed for op in space], dtype=torch.bool)
-    return geom.to(device), pixel.to(device), signed.to(device)
+    geom = constant([op.geom for op in space], device, torch.int64)
+    pixel = constant([int(PixelOp[op.pixel]) for op in space], device, torch.int64)
+    signed = constant([op.signed for op in space], device, torch.bool)
+    return geom, pixel, signed
 
 
 def _kind_mask(space, op: torch.Tensor, kinds) -> torch.Tensor:
-    ids = [k for k, o in enumerate(space) if o.kind in kinds]
-    table = torch.zeros(len(space), dtype=torch.bool)
-    table[ids] = True
-    return table.to(op.device)[op]
+    return constant([o.kind in kinds for o in space], op.device, torch.bool)[op]
 
 
 def choose(u: torch.Tensor, n: int) -> torch.Tensor:
@@ -169,7 +178,7 @@ def torchvision_values(space, op: torch.Tensor, bins: torch.Tensor, negate: torc
     ``int(m)``, translations ``int(m)`` (truncation toward zero).
     """
     m = table[op, bins]
-    signed = torch.tensor([o.signed for o in space], dtype=torch.bool, device=op.device)[op]
+    signed = constant([o.signed for o in space], op.device, torch.bool)[op]
     m = torch.where(signed & negate, -m, m)
     m = torch.where(_kind_mask(space, op, FACTOR_OPS), 1.0 + m, m)
     return torch.where(_kind_mask(space, op, ("posterize", "translate_x", "translate_y")), torch.trunc(m), m)

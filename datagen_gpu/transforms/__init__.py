@@ -7,7 +7,8 @@ differences (batches, per-sample p, ``same_on_batch``, ``sample_ids`` /
 """
 from ._base import RandomTransform
 from .audio import AudioMixup, FrequencyMasking, FrequencyShift, SpecAugment, TimeMasking
-from .container import Compose, RandomApply
+from .container import Compose
+from .random_apply import RandomApply
 from .convert import Normalize, ToDtype
 from .image import (ColorJitter, GaussianBlur, RandomGrayscale, RandomHorizontalFlip,
                     RandomResizedCrop, RandomSolarize)

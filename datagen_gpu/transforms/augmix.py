@@ -1,7 +1,6 @@
 """AugMix (Hendrycks et al. 2020) per sample: torchvision v2's AugMix on whole batches."""
 import torch
 
-from .. import functional as F  # noqa: F401  (the slots call it)
 from ..params import policy as P
 from ..params.mixing import BETA_DRAWS, GAMMA_DRAWS, beta_symmetric
 from .autoaugment import _SlotPolicy

@@ -30,7 +30,7 @@ import torch
 
 from .. import functional as F
 from ..params import policy as P
-from ._base import RandomTransform, batch_of
+from ._base import RandomTransform
 
 
 class AutoAugmentPolicy(enum.Enum):
@@ -80,17 +80,10 @@ class _SlotPolicy(RandomTransform):
         super().__init__(**kwargs)
         self.interpolation = _interpolation(interpolation)
         self.fill = _fill(fill)
-        self._codes = {}
-
-    def _codes_on(self, device):
-        key = str(device)
-        if key not in self._codes:  # built once per device: host tables, one copy each
-            self._codes[key] = P.space_codes(self.space, device)
-        return self._codes[key]
 
     def _slot_arguments(self, x, op, value, apply):
         """One slot's kernel arguments: (affine args, pixel op code, pixel magnitude)."""
-        geom_t, pixel_t, _ = self._codes_on(x.device)
+        geom_t, pixel_t, _ = P.space_codes(self.space, x.device)
         B, _, H, W = x.shape
         geom = torch.where(apply, geom_t[op], P.NO_WARP)
         v = value.to(torch.float64)
@@ -102,7 +95,7 @@ class _SlotPolicy(RandomTransform):
         shear = torch.stack([torch.where(geom == P.SHEAR_X, shear_deg, zero),
                              torch.where(geom == P.SHEAR_Y, shear_deg, zero)], dim=1)
         is_shear = ((geom == P.SHEAR_X) | (geom == P.SHEAR_Y)).unsqueeze(1)
-        middle = torch.tensor([W * 0.5, H * 0.5], dtype=torch.float64, device=x.device)
+        middle = P.constant([W * 0.5, H * 0.5], x.device, torch.float64)
         center = torch.where(is_shear, torch.zeros_like(middle), middle.expand(B, 2))
         code = torch.where(apply & (geom == P.NO_WARP), pixel_t[op], int(F.PixelOp.IDENTITY))
         bound = 255.0 if x.dtype == torch.uint8 else 1.0
@@ -291,16 +284,18 @@ class AutoAugment(_SlotPolicy):
             raise ValueError(f"policy: expected one of {[p.value for p in AutoAugmentPolicy]}, got {policy!r}") \
                 from None
         subs = sub_policies(self.policy)
-        self._sp_op = torch.tensor([[P.space_index(self.space, n) for n, _, _ in sp] for sp in subs])
-        self._sp_p = torch.tensor([[p for _, p, _ in sp] for sp in subs], dtype=torch.float64)
-        self._sp_bin = torch.tensor([[b or 0 for _, _, b in sp] for sp in subs])
+        self._sp_op = [P.space_index(self.space, n) for sp in subs for n, _, _ in sp]  # (25 * 2,) flat
+        self._sp_p = [p for sp in subs for _, p, _ in sp]
+        self._sp_bin = [b or 0 for sp in subs for _, _, b in sp]
 
     def make_params(self, x, sample_ids):
         H, W = self._size(x)
         dev = x.device
         u = self.draw(sample_ids, 5)
-        k = P.choose(u[:, 0], self._sp_op.shape[0])
-        op, prob, bins = self._sp_op.to(dev)[k], self._sp_p.to(dev)[k], self._sp_bin.to(dev)[k]
+        k = P.choose(u[:, 0], len(self._sp_op) // 2)
+        table = lambda v, dtype: P.constant(v, dev, dtype).view(-1, 2)[k]  # noqa: E731
+        op, prob, bins = table(self._sp_op, torch.int64), table(self._sp_p, torch.float64), \
+            table(self._sp_bin, torch.int64)
         apply = u[:, 1:3] <= prob  # torchvision skips an operation unless rand() <= p
         table = P.magnitude_table(self.space, 10, H, W, dev)
         value = P.torchvision_values(self.space, op, bins, u[:, 3:5] <= 0.5, table)
@@ -378,5 +373,4 @@ class TimmRandAugment(_SlotPolicy):
                 "apply": apply}
 
     def _is(self, op, kind):
-        table = torch.tensor([o.kind == kind for o in self.space], device=op.device)
-        return table[op]
+        return P.constant([o.kind == kind for o in self.space], op.device, torch.bool)[op]

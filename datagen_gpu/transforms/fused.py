@@ -49,8 +49,8 @@ import math
 import torch
 
 from .. import functional as F
-from .._color_checks import MAX_VALUE
-from .container import RandomApply
+from .._checks.color import MAX_VALUE
+from .random_apply import RandomApply
 from ._base import batch_of
 from .views import cat_params, stack_views
 from .convert import Normalize, ToDtype

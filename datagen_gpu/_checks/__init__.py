@@ -5,6 +5,10 @@ was expected. Value-range checks on parameter tensors run on CPU tensors
 only (free there); on CUDA they would force a host synchronization, so the
 kernels instead clamp every index they derive from a parameter and stay
 memory-safe for any value.
+
+One module family: this package holds the checks every op shares; its modules
+hold each family's own (``color``, ``mixing``, ``audio``, the policy ops'), and
+``sync`` the host-transfer recorder the tests and the GPU check use.
 """
 from numbers import Number
 from typing import Optional

@@ -6,8 +6,8 @@ in memory by the same rule.
 """
 import torch
 
-from ._checks import check_tensor
-from ._checks import resolve_out_dtype as _resolve_out_dtype
+from . import check_tensor
+from . import resolve_out_dtype as _resolve_out_dtype
 
 AUDIO_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _DTYPE_NAMES = "float32, float16 or bfloat16"

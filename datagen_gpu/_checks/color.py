@@ -7,7 +7,7 @@ selects no step, and hue factors are reduced modulo 1.
 """
 import torch
 
-from ._checks import check_images, check_param, check_range, check_tensor, host_checks
+from . import check_images, check_param, check_range, check_tensor, host_checks
 
 # uint8 thresholds are in 0..255, float thresholds in 0..1 (torchvision's _max_value)
 MAX_VALUE = {torch.uint8: 255.0, torch.float16: 1.0, torch.bfloat16: 1.0, torch.float32: 1.0}
