@@ -43,7 +43,7 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 import datagen_gpu.functional as F  # noqa: E402
 from datagen_gpu import reference as R  # noqa: E402
-from datagen_gpu._checks_sync import HostTransfers  # noqa: E402
+from datagen_gpu._checks.sync import HostTransfers  # noqa: E402
 from datagen_gpu.params import uniform  # noqa: E402
 from datagen_gpu.presets import IMAGENET_MEAN, IMAGENET_STD, TwoViews, simclr_view  # noqa: E402
 from datagen_gpu.testing import TOLERANCES, max_violation  # noqa: E402
