@@ -22,3 +22,7 @@ from .mixing import CutMix, Mixup, MixUp  # noqa: E402
 from .mochi import MoCHi, MoCoQueue  # noqa: E402
 
 __all__ += ["CutMix", "Mixup", "MixUp", "MoCHi", "MoCoQueue"]
+
+from .erasing import RandomErasing  # noqa: E402
+
+__all__ += ["RandomErasing"]
