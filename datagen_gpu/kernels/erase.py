@@ -33,6 +33,7 @@ from .random import _hash32
 
 ROW_BLOCK = 1024  # largest block of columns per program (tests lower it: several blocks per row)
 
+
 @triton.jit
 def _normal(s, d):
     """Box-Muller standard normal of words 2d, 2d + 1 of the sample whose hash is s (uint32)."""
