@@ -170,6 +170,17 @@ def _audio_ops(specs, out):
     F.audio_mixup(specs, _p(B, torch.int64), _p(B), _p(B, torch.int64), out_dtype=out)
 
 
+def _erase_ops(x, out, key=0x12345679):
+    """erase through the functional (noise for float outputs, per-channel constants for uint8)
+    and the op with an explicit generator key; erase_ (in place) where the dtypes agree."""
+    B, C = x.shape[:2]
+    F.erase(x, _p(B, torch.int64, 4), "random" if out != U8 else (1.0,) * C, seed=3, out_dtype=out)
+    args = (_p(B, torch.int64, 4), _p(B, F32, C), _p(B, torch.bool), _p(B, torch.int64), key)
+    torch.ops.datagen_gpu.erase(x, *args, out)
+    if out == x.dtype:
+        torch.ops.datagen_gpu.erase_(x, *args)
+
+
 def _preset(name, images, dtype):
     from datagen_gpu import presets
 
@@ -275,6 +286,18 @@ def cases(quick: bool = False) -> List[Case]:
             add(f"preset {preset} 256x3x375x500{' CL' if cl else ''} {_name(i)}",
                 lambda p=preset, i=i, cl=cl: _preset(p, _meta((256, 3, 375, 500), i, cl), i))
     add("preset byol_views TwoViews ragged u8", lambda: _preset("byol_views", _ragged(3, U8, RAGGED_SIZES), U8))
+    # erase / erase_ (RandomErasing): both layouts, every dtype pair at 224^2 (noise for float
+    # outputs, constants for uint8), in place, keys below / above 2^31 and divisible by 16
+    erase_geoms = [((512, 3, 224, 224), False, ALL_PAIRS), ((512, 3, 224, 224), True, ALL_PAIRS),
+                   ((1, 3, 17, 29), False, SOME_PAIRS), ((1, 3, 17, 29), True, SOME_PAIRS),
+                   ((512, 1, 224, 224), False, SOME_PAIRS), ((1, 3, 4096, 4096), True, [(U8, F32)])]
+    for shape, cl, pairs in erase_geoms:
+        label = "x".join(map(str, shape)) + (" CL" if cl else "")
+        for i, o in pairs:
+            add(f"erase {label} {_name(i)}->{_name(o)}",
+                lambda shape=shape, cl=cl, i=i, o=o: _erase_ops(_meta(shape, i, cl), o))
+    for key in (0x12345670, 0xDEADBEEF, 0x9E3779B0, 1):
+        add(f"erase key={key:#x}", lambda key=key: _erase_ops(_meta((512, 3, 224, 224), F32), F32, key))
     # random_bits: keys below and above 2^31 (i32 / i64) and divisible by 16
     for B, key, n in ((512, 0x12345678, 7), (512, 0xDEADBEEF, 8), (1, 0x7FFFFFF0, 16), (512, 0x9E3779B0, 3)):
         add(f"random_bits B={B} key={key:#x} n={n}", lambda B=B, key=key, n=n:
@@ -309,6 +332,7 @@ def _huge_image_op(op):
         "mix": lambda x: F.mix(x, _p(B), _p(B, torch.int64, 4), _p(B, torch.int64), out_dtype=F32),
         "resized_crop": lambda x: F.resized_crop(x, _p(B, F32, 4), HUGE_SIDE, flip=True, out_dtype=F32),
         "fused_augment": lambda x: _fused(x, F32, HUGE_SIDE),
+        "erase": lambda x: F.erase(x, _p(B, torch.int64, 4), "random", out_dtype=F32),
     }
     return lambda: [calls[op](image(cl=cl)) for cl in (False, True)]
 
@@ -328,7 +352,7 @@ def _huge_audio_op(op):
 
 HUGE_IMAGE_OPS = ["hflip", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
                   "color_jitter", "rgb_to_grayscale", "solarize", "gaussian_blur", "normalize", "mix",
-                  "resized_crop", "fused_augment"]
+                  "resized_crop", "fused_augment", "erase"]
 HUGE_AUDIO_OPS = ["audio_mixup", "time_mask", "freq_mask", "spec_mask", "freq_shift"]
 
 

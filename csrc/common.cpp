@@ -220,6 +220,17 @@ void check_param(const at::Tensor& p, const at::Tensor& images, const char* name
   check_param(p, images.size(0), images.device(), name, dtype);
 }
 
+void check_boxes(const at::Tensor& boxes, const at::Tensor& images) {
+  TORCH_CHECK_VALUE(boxes.dim() == 2 && boxes.size(0) == images.size(0) && boxes.size(1) == 4,
+                    "boxes: expected shape (", images.size(0), ", 4) (top, left, height, width), got ",
+                    boxes.sizes());
+  TORCH_CHECK_TYPE(boxes.scalar_type() == at::kLong, "boxes: expected dtype int64, got ",
+                   boxes.scalar_type());
+  TORCH_CHECK_VALUE(boxes.device() == images.device(), "boxes: expected device ", images.device(),
+                    " (the images' device), got ", boxes.device());
+  TORCH_CHECK_VALUE(boxes.is_contiguous(), "boxes: expected a contiguous tensor");
+}
+
 void check_channel_param(const at::Tensor& p, int64_t C, c10::Device device, const char* name) {
   TORCH_CHECK_VALUE(p.dim() == 1 && p.size(0) == C, name, ": expected shape (", C,
                     ",), one value per channel, got ", p.sizes());

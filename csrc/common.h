@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -67,6 +68,16 @@ void check_param(const at::Tensor& p, const at::Tensor& images, const char* name
 // The same for a batch of `batch` samples on `device` (ops whose images are packed).
 void check_param(const at::Tensor& p, int64_t batch, c10::Device device, const char* name,
                  at::ScalarType dtype);
+// [lo, hi) = [start, start + length) intersected with [0, size); empty when length <= 0.
+inline void clip_range(int64_t start, int64_t length, int64_t size, int64_t& lo, int64_t& hi) {
+  constexpr int64_t kBig = int64_t(1) << 40;  // keeps start + length far from overflow
+  start = std::clamp(start, -kBig, kBig);
+  length = std::clamp(length, int64_t(0), kBig);
+  lo = std::clamp(start, int64_t(0), size);
+  hi = std::clamp(start + length, lo, size);
+}
+// (B, 4) int64 boxes (top, left, height, width), contiguous, on the images' device.
+void check_boxes(const at::Tensor& boxes, const at::Tensor& images);
 void check_out_dtype(at::ScalarType dtype, const char* name);
 // float32, float16 or bfloat16 (normalize's and the audio ops' outputs).
 void check_float_out_dtype(at::ScalarType dtype, const char* name);

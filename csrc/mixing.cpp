@@ -17,29 +17,6 @@
 #include "common.h"
 
 namespace datagen_gpu {
-namespace {
-
-// [lo, hi) = [start, start + length) intersected with [0, size); empty when length <= 0.
-inline void clip_range(int64_t start, int64_t length, int64_t size, int64_t& lo, int64_t& hi) {
-  constexpr int64_t kBig = int64_t(1) << 40;  // keeps start + length far from overflow
-  start = std::clamp(start, -kBig, kBig);
-  length = std::clamp(length, int64_t(0), kBig);
-  lo = std::clamp(start, int64_t(0), size);
-  hi = std::clamp(start + length, lo, size);
-}
-
-void check_boxes(const at::Tensor& boxes, const at::Tensor& images) {
-  TORCH_CHECK_VALUE(boxes.dim() == 2 && boxes.size(0) == images.size(0) && boxes.size(1) == 4,
-                    "boxes: expected shape (", images.size(0), ", 4) (top, left, height, width), got ",
-                    boxes.sizes());
-  TORCH_CHECK_TYPE(boxes.scalar_type() == at::kLong, "boxes: expected dtype int64, got ",
-                   boxes.scalar_type());
-  TORCH_CHECK_VALUE(boxes.device() == images.device(), "boxes: expected device ", images.device(),
-                    " (the images' device), got ", boxes.device());
-  TORCH_CHECK_VALUE(boxes.is_contiguous(), "boxes: expected a contiguous tensor");
-}
-
-}  // namespace
 
 at::Tensor mix_cpu(const at::Tensor& images, const at::Tensor& lam, const at::Tensor& boxes,
                    const at::Tensor& perm, at::ScalarType out_dtype) {

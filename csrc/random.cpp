@@ -6,8 +6,7 @@
 //   out[i,d] = hash32(h[i] ^ hash32(d ^ 0x9E3779B9))
 //
 // `key` is the hash chain of the scalar words (seed, op id), computed on the
-// host. hash32 is the "lowbias32" xorshift-multiply mix; uint32 arithmetic
-// wraps modulo 2^32, exactly as the int64 emulation does.
+// host. hash32 and the per-sample / per-draw steps are in counter.h.
 #include <ATen/core/Tensor.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
@@ -15,19 +14,10 @@
 
 #include <cstdint>
 
+#include "counter.h"
+
 namespace datagen_gpu {
 namespace {
-
-inline uint32_t hash32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7FEB352Du;
-  x ^= x >> 15;
-  x *= 0x846CA68Bu;
-  x ^= x >> 16;
-  return x;
-}
-
-constexpr uint32_t kGolden = 0x9E3779B9u;
 
 at::Tensor random_bits_cpu(const at::Tensor& ids, int64_t key, int64_t n_draws) {
   TORCH_CHECK_VALUE(ids.dim() == 1, "sample_ids: expected shape (B,), got ", ids.sizes());
@@ -44,10 +34,9 @@ at::Tensor random_bits_cpu(const at::Tensor& ids, int64_t key, int64_t n_draws) 
   const uint32_t k = static_cast<uint32_t>(key);
   at::parallel_for(0, B, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      const uint64_t v = static_cast<uint64_t>(id[i]);
-      const uint32_t h = hash32(hash32(static_cast<uint32_t>(v) ^ k) ^ static_cast<uint32_t>(v >> 32));
+      const uint32_t h = sample_hash(id[i], k);
       for (int64_t d = 0; d < n_draws; ++d) {
-        o[i * n_draws + d] = hash32(h ^ hash32(static_cast<uint32_t>(d) ^ kGolden));
+        o[i * n_draws + d] = draw_word(h, static_cast<uint32_t>(d));
       }
     }
   });

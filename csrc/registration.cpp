@@ -39,6 +39,15 @@ TORCH_LIBRARY(datagen_gpu, m) {
       "gaussian_blur(Tensor images, int kernel_size, Tensor sigma, Tensor? apply, Tensor? mean, "
       "Tensor? std, ScalarType out_dtype) -> Tensor");
   m.def("normalize(Tensor images, Tensor mean, Tensor std, ScalarType out_dtype) -> Tensor");
+  // erase (RandomErasing): boxes (B, 4) int64 (top, left, height, width), value (B, C) float32
+  // in the output's value range, random (B,) bool (per-pixel normal noise from the generator
+  // of `key` and sample_ids (B,) int64 instead of value); erase_ writes into images
+  m.def(
+      "erase(Tensor images, Tensor boxes, Tensor value, Tensor random, Tensor sample_ids, int key, "
+      "ScalarType out_dtype) -> Tensor");
+  m.def(
+      "erase_(Tensor(a!) images, Tensor boxes, Tensor value, Tensor random, Tensor sample_ids, "
+      "int key) -> ()");
   // testing support: fill freshly allocated CPU outputs with NaN / 0xA5
   m.def("_set_poison_outputs(bool enable) -> ()");
   // the CPU ISA of the color row kernels: -1 the best, 0 baseline, 1 AVX2; returns the one in use

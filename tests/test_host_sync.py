@@ -80,6 +80,9 @@ FUNCTIONALS = {
     "spec_mask": lambda d: F.spec_mask(d["spec"], d["starts"], d["starts"], d["starts"], d["starts"]),
     "freq_shift": lambda d: F.freq_shift(d["spec"], d["perm"], -80.0),
     "audio_mixup": lambda d: F.audio_mixup(d["spec"], d["labels"], d["f"], d["perm"]),
+    "erase random": lambda d: F.erase(d["xf"], d["ibox"], "random", seed=3),
+    "erase levels list": lambda d: F.erase(d["x"], d["ibox"], [124, 116, 104], sample_ids=d["perm"]),
+    "erase in place": lambda d: F.erase(d["xf"], d["ibox"], d["f"], inplace=True),
 }
 
 
@@ -114,6 +117,10 @@ def _image_transforms():
         "MoCo v2 Compose": moco_v2_view(24, blur_kernel=5),
         "TwoViews(SimCLR)": TwoViews(simclr_view(24, blur_kernel=5)),
         "TwoViews(BYOL)": TwoViews(*byol_views(24, blur_kernel=5)),
+        "RandomErasing": T.RandomErasing(value=(124, 116, 104)),
+        "Normalize + RandomErasing(random)": T.Compose([T.Normalize(MEAN, STD), T.RandomErasing(value="random")]),
+        "RandomErasing(random_channel)": T.Compose([T.ToDtype(torch.float32, scale=True),
+                                                    T.RandomErasing(value="random_channel")]),
     }
 
 

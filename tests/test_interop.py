@@ -115,6 +115,8 @@ FUNCTIONAL_CASES = {
     "mixup": lambda r: ((_images(r), _factors(r, 0.0, 1.0), _perm(r)), {}),
     "mochi_logits": lambda r: (_mochi_args(r), dict(temperature=0.1)),
     "mochi_negatives": lambda r: (_mochi_args(r), {}),
+    # learned policies
+    "erase": lambda r: ((_images(r, np.float32), _int_boxes(r), "random"), dict(sample_ids=np.array([4, 5, 6]))),
 }
 
 
@@ -156,6 +158,8 @@ TRANSFORM_CASES = {
               lambda r: ((_unit(r, (B, 6)), _unit(r, (B, 6)), _unit(r, (9, 6))), {})),
     "MoCoQueue": (lambda: MoCHi(n_hard=6, n_mix=4, n_mix_query=2, seed=1),
                   lambda r: ((_unit(r, (B, 6)), _unit(r, (B, 6)), MoCoQueue(6, 9, seed=2)), {})),
+    # learned policies
+    "RandomErasing": (lambda: T.RandomErasing(p=1.0, value="random"), lambda r: ((_images(r, np.float32),), {})),
     # presets
     "TwoViews": (lambda: TwoViews(simclr_view(8, blur_kernel=3)), lambda r: ((_images(r),), {})),
 }

@@ -16,6 +16,7 @@ from .audio import audio_mixup, freq_mask, freq_shift, spec_mask, time_mask
 from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
                     color_jitter, rgb_to_grayscale, solarize)
 from .convert import to_dtype
+from .erase import erase
 from .filters import gaussian_blur, normalize
 from .fused import fused_augment
 from .geometry import hflip, resized_crop
@@ -31,6 +32,8 @@ __all__ = [
     "audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask",
     # mixing
     "cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives",
+    # learned policies
+    "erase",
 ]
 
 # NumPy / CuPy in and out (a few isinstance checks when no array is passed)

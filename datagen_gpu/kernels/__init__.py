@@ -43,6 +43,9 @@ LAUNCHERS = {
     "mochi_logits_backward": "mochi",
     # parameters
     "random_bits": "random",
+    # learned policies
+    "erase": "erase",
+    "erase_": "erase",
 }
 
 

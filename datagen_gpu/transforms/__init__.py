@@ -29,3 +29,7 @@ from .autoaugment import (AutoAugment, AutoAugmentPolicy, RandAugment, TimmRandA
                           TrivialAugmentWide)
 
 __all__ += ["AugMix", "AutoAugment", "AutoAugmentPolicy", "RandAugment", "TimmRandAugment", "TrivialAugmentWide"]
+
+from .erasing import RandomErasing  # noqa: E402
+
+__all__ += ["RandomErasing"]
