@@ -26,7 +26,7 @@ import datagen_gpu.functional as F
 from _fake_cuda import fake_cuda
 from datagen_gpu import transforms as T
 from datagen_gpu.functional import _constants
-from datagen_gpu.presets import TwoViews, byol_views, moco_v2_view, simclr_view
+from datagen_gpu.presets import TwoViews, byol_views, imagenet_train, moco_v2_view, simclr_view
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 B = 4
@@ -121,6 +121,12 @@ def _image_transforms():
         "Normalize + RandomErasing(random)": T.Compose([T.Normalize(MEAN, STD), T.RandomErasing(value="random")]),
         "RandomErasing(random_channel)": T.Compose([T.ToDtype(torch.float32, scale=True),
                                                     T.RandomErasing(value="random_channel")]),
+        "RandAugment": T.RandAugment(),
+        "TrivialAugmentWide": T.TrivialAugmentWide(),
+        "AutoAugment": T.AutoAugment(),
+        "TimmRandAugment": T.TimmRandAugment.from_config("rand-m9-mstd0.5-inc1"),
+        "AugMix": T.AugMix(),
+        "imagenet_train(trivial)": imagenet_train(24, policy="trivial"),
     }
 
 
