@@ -21,6 +21,7 @@ from .fused import fused_augment
 from .geometry import hflip, resized_crop
 from .mixing import cutmix, mix, mix_labels, mixup
 from .mochi import mochi_logits, mochi_negatives
+from .pixel import PixelOp, adjust_sharpness, autocontrast, equalize, invert, pixel_ops, posterize
 
 __all__ = [
     # image
@@ -31,9 +32,12 @@ __all__ = [
     "audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask",
     # mixing
     "cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives",
+    # pixel ops of the learned policies (PixelOp, a class, is added below, unwrapped)
+    "adjust_sharpness", "autocontrast", "equalize", "invert", "pixel_ops", "posterize",
 ]
 
 # NumPy / CuPy in and out (a few isinstance checks when no array is passed)
 for _name in __all__:
     globals()[_name] = _interop.accepts_arrays(globals()[_name])
 del _name
+__all__.append("PixelOp")
