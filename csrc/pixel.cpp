@@ -42,6 +42,7 @@ const char* const kNames[kNumCodes] = {"IDENTITY", "BRIGHTNESS", "SATURATION", "
 // Constants rounded from double, as the Triton kernel's Python literals are.
 const float kInv255 = static_cast<float>(1.0 / 255.0);
 const float k255Over13 = static_cast<float>(255.0 / 13.0);
+const float kInv13 = static_cast<float>(1.0 / 13.0);
 const float kToLevels = static_cast<float>(255.999);  // to_dtype's float -> uint8 scale
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
@@ -250,7 +251,7 @@ void sharpen_row(const float* above, const float* row, const float* below, int64
     acc += above[i - 1]; acc += above[i]; acc += above[i + 1];
     acc += row[i - 1]; acc += row[i]; acc += row[i + 1];
     acc += below[i - 1]; acc += below[i]; acc += below[i + 1];
-    const float blur = u8 ? std::floor(acc * k255Over13 + 0.5f) * kInv255 : acc / 13.0f;
+    const float blur = u8 ? std::floor(acc * k255Over13 + 0.5f) * kInv255 : acc * kInv13;
     out[i] = clamp01(row[i] + k * (blur - row[i]));
   }
 }
@@ -268,18 +269,18 @@ void channel_row(int64_t code, float f, float* x, int64_t n, const Stats& s, int
           x[i] = static_cast<float>(static_cast<int>(x[i] * 255.0f + 0.5f) & keep) * kInv255;
         }
       } else {
-        const float levels = static_cast<float>(1 << bits);
+        const float levels = static_cast<float>(1 << bits), inv = 1.0f / levels;  // exact
         for (int64_t i = 0; i < n; ++i) {
-          x[i] = std::min(std::max(std::floor(x[i] * levels), 0.0f), levels - 1.0f) / levels;
+          x[i] = std::min(std::max(std::floor(x[i] * levels), 0.0f), levels - 1.0f) * inv;
         }
       }
       break;
     }
-    case kAutocontrast: {
+    case kAutocontrast: {  // (x - min) * (1 / (max - min)), as the Triton kernel
       const float lo = s.lo[b * C + c], hi = s.hi[b * C + c];
       if (!(hi > lo)) break;
-      const float range = hi - lo;
-      for (int64_t i = 0; i < n; ++i) x[i] = clamp01((x[i] - lo) / range);
+      const float scale = 1.0f / (hi - lo);
+      for (int64_t i = 0; i < n; ++i) x[i] = clamp01((x[i] - lo) * scale);
       break;
     }
     case kEqualize: {

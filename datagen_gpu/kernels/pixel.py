@@ -16,6 +16,12 @@ batch is empty), each on a flat grid (``_common.flat_grid``), 64-bit offsets:
    into the equalization table, the (min, max) pair or contrast's mean.
 3. ``_pixel_ops_kernel``, B * T programs (T tiles of BLOCK pixels): one
    program per (sample, tile), every channel; loads the sample's code once.
+   SHARPNESS runs its tile in sub-tiles of SHARP_BLOCK pixels (its ten loads per
+   value of a whole tile would keep too many addresses live: register spills on
+   channels-last inputs), and the kernel makes no float division (an IEEE
+   division calls a slow-path subroutine, around which ptxas spills): posterize
+   scales by exact powers of two, autocontrast by 1 / (max - min) from the
+   finish kernel, the blur by 1 / 13.
 
 Formulas (torchvision.transforms.v2.functional._color per sample; x float32 in
 [0, 1], uint8 loaded as level / 255, stored rounded once; ``f`` the magnitude):
@@ -31,7 +37,7 @@ Formulas (torchvision.transforms.v2.functional._color per sample; x float32 in
 - POSTERIZE     bits k = f: uint8 ``level & (0xFF << (8 - k))``; floats
   ``clamp(floor(x 2^k), 0, 2^k - 1) / 2^k``
 - SOLARIZE      ``1 - x where x >= f`` (f compared as ``color.solarize`` compares it)
-- AUTOCONTRAST  per channel ``clamp((x - lo) / (hi - lo), 0, 1)``; kept when hi == lo
+- AUTOCONTRAST  per channel ``clamp((x - lo) * (1 / (hi - lo)), 0, 1)``; kept when hi == lo
 - EQUALIZE      per channel ``lut[level] / 255``, PIL's table from the histogram of
   the uint8 levels (floats: ``to_dtype``'s ``x * 255.999`` in the input dtype,
   truncated), see ``_pixel_finish_kernel``
@@ -54,6 +60,7 @@ from .color import _clamp01, _flat, _gray, _round_bf16, _tile_pixels, _tile_ptr
 
 # Block sizes, read at every launch (tests lower them to reach every path on small images).
 BLOCK = 1024  # pixels per program of the apply kernel
+SHARP_BLOCK = 256  # pixels per sub-tile of SHARPNESS (a power of two dividing BLOCK)
 STATS_BLOCK = 1024  # pixels per step of a statistics program
 STATS_STEPS = 32  # steps per statistics program (a chunk of STATS_BLOCK * STATS_STEPS pixels)
 FINISH_BLOCK = 64  # partial minima / maxima / sums a finish program reads per step
@@ -163,7 +170,8 @@ def _pixel_finish_kernel(op, phist, pmin, pmax, psum, lut, lohi, mean, C, S, npi
     present]) // 255; lut[k] = min((cum[k - 1] + step // 2) // step, 255), lut[0] = 0;
     step == 0 keeps the levels (lut[k] = k). Counts are in npix's type (int32 below
     2^31 pixels per plane).
-    AUTOCONTRAST: lohi[b, c] = (min, max). CONTRAST (channel 0's program):
+    AUTOCONTRAST: lohi[b, c] = (min, 1 / (max - min)), or (0, 1) when max == min (the
+    apply kernel multiplies: no division there). CONTRAST (channel 0's program):
     mean[b] = sum of the partial sums / npix."""
     pid = flat_program_index(n)
     sample = pid // C
@@ -190,8 +198,11 @@ def _pixel_finish_kernel(op, phist, pmin, pmax, psum, lut, lohi, mean, C, S, npi
             k = k0 + tl.arange(0, BLOCK_S)
             lo = tl.minimum(lo, tl.load(pmin + row * S + k, mask=k < S, other=_INF))
             hi = tl.maximum(hi, tl.load(pmax + row * S + k, mask=k < S, other=-_INF))
-        tl.store(lohi + row * 2, tl.min(lo, axis=0))
-        tl.store(lohi + row * 2 + 1, tl.max(hi, axis=0))
+        lo_c = tl.min(lo, axis=0)
+        hi_c = tl.max(hi, axis=0)
+        flat = hi_c <= lo_c  # a constant channel is kept: offset 0, scale 1
+        tl.store(lohi + row * 2, tl.where(flat, 0.0, lo_c))
+        tl.store(lohi + row * 2 + 1, 1.0 / tl.where(flat, 1.0, hi_c - lo_c))
     elif code == _CONTRAST:
         if chan == 0:
             acc = tl.zeros([BLOCK_S], dtype=tl.float32)
@@ -217,15 +228,14 @@ def _channel_op(code, f, x, lut, lohi, mean, sample, row, C, t_sol, src):
         if is_u8:
             keep = 255 - ((1 << (8 - bits)) - 1)
             y = ((x * 255.0 + 0.5).to(tl.int32) & keep).to(tl.float32) * (1.0 / 255.0)
-        else:
-            levels = (1 << bits).to(tl.float32)
-            y = tl.minimum(tl.maximum(tl.floor(x * levels), 0.0), levels - 1.0) / levels
+        else:  # 2^bits and 2^-bits built from their exponent bits (no division)
+            levels = ((127 + bits) << 23).to(tl.float32, bitcast=True)
+            inv = ((127 - bits) << 23).to(tl.float32, bitcast=True)
+            y = tl.minimum(tl.maximum(tl.floor(x * levels), 0.0), levels - 1.0) * inv
     elif code == _SOLARIZE:
         y = tl.where(x >= t_sol, 1.0 - x, x)
     elif code == _AUTOCONTRAST:
-        lo = tl.load(lohi + row * 2)
-        hi = tl.load(lohi + row * 2 + 1)
-        y = tl.where(hi > lo, _clamp01((x - lo) / tl.where(hi > lo, hi - lo, 1.0)), x)
+        y = _clamp01((x - tl.load(lohi + row * 2)) * tl.load(lohi + row * 2 + 1))
     elif code == _EQUALIZE:
         y = tl.load(lut + row * 256 + _level(x, src)).to(tl.float32) * (1.0 / 255.0)
     elif code == _INVERT:
@@ -239,9 +249,42 @@ def _channel_op(code, f, x, lut, lohi, mean, sample, row, C, t_sol, src):
 
 
 @triton.jit
+def _sharpen(src, dst, f, tile, C, H, W, npix, s_c, s_h, s_w, d_c, d_h, d_w,
+             FLAT: tl.constexpr, BLOCK: tl.constexpr, SUB: tl.constexpr):
+    """SHARPNESS of pixel tile ``tile`` (BLOCK pixels) of one sample (src, dst: its
+    base pointers), every channel, in sub-tiles of SUB pixels: ten loads per value
+    (the 3x3 neighbourhood) of SUB lanes keep fewer addresses live than of BLOCK.
+    Interior pixels: x + (1 - f) (blur - x), clamped; the first / last row and column
+    are copied (H <= 2 or W <= 2: all of them)."""
+    is_u8: tl.constexpr = src.dtype.element_ty == tl.uint8
+    for k in range(BLOCK // SUB):
+        sub = i64(tile) * (BLOCK // SUB) + k
+        mask, a, dh, w = _tile_pixels(sub, npix, W, FLAT, SUB)
+        s_ptr, s_off = _tile_ptr(src, a, dh, w, s_h, s_w, FLAT)
+        d_ptr, d_off = _tile_ptr(dst, a, dh, w, d_h, d_w, FLAT)
+        p = tl.minimum(index_like(sub * SUB, npix) + tl.arange(0, SUB), npix - 1)
+        h = p // W
+        col = p - h * W
+        inner = mask & (h >= 1) & (h < H - 1) & (col >= 1) & (col < W - 1)
+        for c in range(C):
+            ptr = s_ptr + i64(c) * s_c
+            x = load_f32(ptr, s_off, mask)
+            acc = 4.0 * x  # the centre's weight 5 = 4 + its term in the 3x3 sum
+            for dy in tl.static_range(3):
+                for dx in tl.static_range(3):
+                    acc += load_f32(ptr + (dy - 1) * s_h + (dx - 1) * s_w, s_off, inner)
+            if is_u8:
+                blur = tl.floor(acc * (255.0 / 13.0) + 0.5) * (1.0 / 255.0)  # never a tie
+            else:
+                blur = acc * (1.0 / 13.0)
+            y = tl.where(inner, _clamp01(x + (1.0 - f) * (blur - x)), x)
+            store_f32(d_ptr + i64(c) * d_c, d_off, y, mask)
+
+
+@triton.jit
 def _pixel_ops_kernel(src, dst, op, magnitude, lut, lohi, mean, C, H, W, npix, T, n,
                       s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
-                      FLAT: tl.constexpr, BLOCK: tl.constexpr):
+                      FLAT: tl.constexpr, BLOCK: tl.constexpr, SHARP_BLOCK: tl.constexpr):
     """One program per (sample, tile of BLOCK pixels), every channel: n = B * T programs,
     program b * T + t. Loads the sample's code and magnitude once and takes that op's
     branch (uniform over the program)."""
@@ -264,24 +307,8 @@ def _pixel_ops_kernel(src, dst, op, magnitude, lut, lohi, mean, C, H, W, npix, T
         store_f32(dst_base + d_c, d_off, _clamp01(f * g + gray), mask)
         store_f32(dst_base + 2 * i64(d_c), d_off, _clamp01(f * b + gray), mask)
     elif code == _SHARPNESS:
-        p = index_like(i64(tile) * BLOCK, npix) + tl.arange(0, BLOCK)
-        p = tl.minimum(p, npix - 1)
-        h = p // W
-        col = p - h * W
-        inner = mask & (h >= 1) & (h < H - 1) & (col >= 1) & (col < W - 1)
-        for c in range(C):
-            ptr = src_base + i64(c) * s_c
-            x = load_f32(ptr, s_off, mask)
-            acc = 4.0 * x  # the centre's weight 5 = 4 + its term in the 3x3 sum
-            for dy in tl.static_range(3):
-                for dx in tl.static_range(3):
-                    acc += load_f32(ptr + (dy - 1) * s_h + (dx - 1) * s_w, s_off, inner)
-            if is_u8:
-                blur = tl.floor(acc * (255.0 / 13.0) + 0.5) * (1.0 / 255.0)  # never a tie
-            else:
-                blur = acc / 13.0
-            y = tl.where(inner, _clamp01(x + (1.0 - f) * (blur - x)), x)
-            store_f32(dst_base + i64(c) * d_c, d_off, y, mask)
+        _sharpen(src + sample * s_b, dst + sample * d_b, f, tile, C, H, W, npix,
+                 s_c, s_h, s_w, d_c, d_h, d_w, FLAT, BLOCK, SHARP_BLOCK)
     else:
         t_sol = _solarize_threshold(f, src)
         for c in range(C):
@@ -317,5 +344,6 @@ def pixel_ops(images, op, magnitude, out_dtype):
     T = triton.cdiv(npix, BLOCK)
     _pixel_ops_kernel[flat_grid(B * T)](
         images, out, op, magnitude, lut, lohi, mean, C, H, W, npix, T, B * T,
-        *strides(images), *strides(out), FLAT=_flat(images) and _flat(out), BLOCK=BLOCK)
+        *strides(images), *strides(out), FLAT=_flat(images) and _flat(out), BLOCK=BLOCK,
+        SHARP_BLOCK=min(SHARP_BLOCK, BLOCK))
     return out
