@@ -115,6 +115,13 @@ FUNCTIONAL_CASES = {
     "mixup": lambda r: ((_images(r), _factors(r, 0.0, 1.0), _perm(r)), {}),
     "mochi_logits": lambda r: (_mochi_args(r), dict(temperature=0.1)),
     "mochi_negatives": lambda r: (_mochi_args(r), {}),
+    # pixel ops
+    "adjust_sharpness": lambda r: ((_images(r), _factors(r)), {}),
+    "autocontrast": lambda r: ((_images(r, np.float32), _coins(r)), {}),
+    "equalize": lambda r: ((_images(r), _coins(r)), {}),
+    "invert": lambda r: ((_images(r, np.float16), _coins(r)), {}),
+    "pixel_ops": lambda r: ((_images(r), np.array([8, 4, 10]), np.array([0.0, 1.5, 40.0], np.float32)), {}),
+    "posterize": lambda r: ((_images(r), np.array([2, 5, 8])), {}),
 }
 
 

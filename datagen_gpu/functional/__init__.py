@@ -32,7 +32,8 @@ __all__ = [
     "audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask",
     # mixing
     "cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives",
-    # pixel ops of the learned policies (PixelOp, a class, is added below, unwrapped)
+    # pixel ops of the learned policies (and their codes, the class PixelOp: importable from
+    # here, not in __all__, which lists the wrapped functions)
     "adjust_sharpness", "autocontrast", "equalize", "invert", "pixel_ops", "posterize",
 ]
 
@@ -40,4 +41,3 @@ __all__ = [
 for _name in __all__:
     globals()[_name] = _interop.accepts_arrays(globals()[_name])
 del _name
-__all__.append("PixelOp")

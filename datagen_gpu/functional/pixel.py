@@ -49,6 +49,8 @@ import torch
 from .._checks import as_param, check_images, resolve_out_dtype
 from .._pixel_checks import NUM_OPS, OP_DTYPE, PixelOp, check_pixel_args
 
+PixelOp.__module__ = __name__  # defined low (the launchers' checks use it), public here
+
 __all__ = ["PixelOp", "adjust_sharpness", "autocontrast", "equalize", "invert", "pixel_ops",
            "posterize"]
 
