@@ -13,7 +13,8 @@ batch is empty), each on a flat grid (``_common.flat_grid``), 64-bit offsets:
    statistics does nothing.
 2. ``_pixel_finish_kernel``, B * C programs: adds the partials of a (sample,
    channel) in a fixed order (no atomics: results do not depend on scheduling)
-   into the equalization table, the (min, max) pair or contrast's mean.
+   into the equalization table, autocontrast's (min, 1 / (max - min)) or
+   contrast's mean.
 3. ``_pixel_ops_kernel``, B * T programs (T tiles of BLOCK pixels): one
    program per (sample, tile), every channel; loads the sample's code once.
    SHARPNESS runs its tile in sub-tiles of SHARP_BLOCK pixels (its ten loads per
