@@ -302,7 +302,44 @@ def cases(quick: bool = False) -> List[Case]:
     for B, key, n in ((512, 0x12345678, 7), (512, 0xDEADBEEF, 8), (1, 0x7FFFFFF0, 16), (512, 0x9E3779B0, 3)):
         add(f"random_bits B={B} key={key:#x} n={n}", lambda B=B, key=key, n=n:
             torch.ops.datagen_gpu.random_bits(_p(B, torch.int64), key, n))
+    # pixel ops (pixel_ops / posterize / equalize / autocontrast / adjust_sharpness / invert):
+    # every dtype pair at 512 x 3 x 224^2, layouts, one channel, odd sizes, rows with gaps
+    out.extend(_pixel_cases())
     return out
+
+
+def _pixel_calls(x, out):
+    B = x.shape[0]
+    F.pixel_ops(x, _p(B, torch.int64), _p(B), out_dtype=out)
+
+
+def _pixel_singles(x, out):
+    B = x.shape[0]
+    F.posterize(x, _p(B, torch.int64), out_dtype=out)
+    F.equalize(x, _p(B, torch.bool), out_dtype=out)
+    F.autocontrast(x, out_dtype=out)
+    F.adjust_sharpness(x, _p(B), out_dtype=out)
+    F.invert(x, True, out_dtype=out)
+
+
+def _pixel_cases() -> List[Case]:
+    gapped = lambda i: meta_like((8, 3, 224, 224), i, strides=(3 * 224 * 256, 224 * 256, 256, 1))  # noqa: E731
+    geoms = [((512, 3, 224, 224), False, ALL_PAIRS), ((512, 3, 224, 224), True, SOME_PAIRS),
+             ((1, 3, 17, 29), False, SOME_PAIRS), ((1, 3, 17, 29), True, SOME_PAIRS),
+             ((512, 1, 224, 224), False, SOME_PAIRS), ((7, 4, 33, 65), True, [(U8, F32)]),
+             ((1, 3, 4096, 4096), True, [(U8, F32)]), ((256, 3, 375, 500), False, [(U8, F32)])]
+    cases_ = []
+    for shape, cl, pairs in geoms:
+        label = "x".join(map(str, shape)) + (" CL" if cl else "")
+        for i, o in pairs:
+            cases_.append(Case(f"pixel_ops {label} {_name(i)}->{_name(o)}",
+                               lambda shape=shape, cl=cl, i=i, o=o: _pixel_calls(_meta(shape, i, cl), o)))
+    for i, o in SOME_PAIRS:
+        cases_.append(Case(f"pixel_ops 8x3x224x224 gapped rows {_name(i)}->{_name(o)}",
+                           lambda i=i, o=o: _pixel_calls(gapped(i), o)))
+        cases_.append(Case(f"pixel single ops 512x3x224x224 {_name(i)}->{_name(o)}",
+                           lambda i=i, o=o: _pixel_singles(_meta((512, 3, 224, 224), i), o)))
+    return cases_
 
 
 # ------------------------------------------------------------------ grid limits
@@ -333,6 +370,7 @@ def _huge_image_op(op):
         "resized_crop": lambda x: F.resized_crop(x, _p(B, F32, 4), HUGE_SIDE, flip=True, out_dtype=F32),
         "fused_augment": lambda x: _fused(x, F32, HUGE_SIDE),
         "erase": lambda x: F.erase(x, _p(B, torch.int64, 4), "random", out_dtype=F32),
+        "pixel_ops": lambda x: F.pixel_ops(x, _p(B, torch.int64), _p(B), out_dtype=F32),  # pixel ops
     }
     return lambda: [calls[op](image(cl=cl)) for cl in (False, True)]
 
@@ -352,7 +390,7 @@ def _huge_audio_op(op):
 
 HUGE_IMAGE_OPS = ["hflip", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
                   "color_jitter", "rgb_to_grayscale", "solarize", "gaussian_blur", "normalize", "mix",
-                  "resized_crop", "fused_augment", "erase"]
+                  "resized_crop", "fused_augment", "erase", "pixel_ops"]
 HUGE_AUDIO_OPS = ["audio_mixup", "time_mask", "freq_mask", "spec_mask", "freq_shift"]
 
 

@@ -34,6 +34,8 @@ TORCH_LIBRARY(datagen_gpu, m) {
   m.def("rgb_to_grayscale(Tensor images, Tensor apply, ScalarType out_dtype) -> Tensor");
   m.def(
       "solarize(Tensor images, Tensor threshold, Tensor apply, ScalarType out_dtype) -> Tensor");
+  // per-sample pixel ops of the learned policies (csrc/pixel.cpp; op: (B,) int64 PixelOp codes)
+  m.def("pixel_ops(Tensor images, Tensor op, Tensor magnitude, ScalarType out_dtype) -> Tensor");
   // filters and conversion
   m.def(
       "gaussian_blur(Tensor images, int kernel_size, Tensor sigma, Tensor? apply, Tensor? mean, "

@@ -117,6 +117,13 @@ FUNCTIONAL_CASES = {
     "mochi_negatives": lambda r: (_mochi_args(r), {}),
     # learned policies
     "erase": lambda r: ((_images(r, np.float32), _int_boxes(r), "random"), dict(sample_ids=np.array([4, 5, 6]))),
+    # pixel ops
+    "adjust_sharpness": lambda r: ((_images(r), _factors(r)), {}),
+    "autocontrast": lambda r: ((_images(r, np.float32), _coins(r)), {}),
+    "equalize": lambda r: ((_images(r), _coins(r)), {}),
+    "invert": lambda r: ((_images(r, np.float16), _coins(r)), {}),
+    "pixel_ops": lambda r: ((_images(r), np.array([8, 4, 10]), np.array([0.0, 1.5, 40.0], np.float32)), {}),
+    "posterize": lambda r: ((_images(r), np.array([2, 5, 8])), {}),
 }
 
 

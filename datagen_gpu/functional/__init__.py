@@ -22,6 +22,7 @@ from .fused import fused_augment
 from .geometry import hflip, resized_crop
 from .mixing import cutmix, mix, mix_labels, mixup
 from .mochi import mochi_logits, mochi_negatives
+from .pixel import PixelOp, adjust_sharpness, autocontrast, equalize, invert, pixel_ops, posterize
 
 __all__ = [
     # image
@@ -34,6 +35,9 @@ __all__ = [
     "cutmix", "mix", "mix_labels", "mixup", "mochi_logits", "mochi_negatives",
     # learned policies
     "erase",
+    # pixel ops of the learned policies (and their codes, the class PixelOp: importable from
+    # here, not in __all__, which lists the wrapped functions)
+    "adjust_sharpness", "autocontrast", "equalize", "invert", "pixel_ops", "posterize",
 ]
 
 # NumPy / CuPy in and out (a few isinstance checks when no array is passed)

@@ -27,6 +27,7 @@ LAUNCHERS = {
     "color_jitter": "color",
     "rgb_to_grayscale": "color",
     "solarize": "color",
+    "pixel_ops": "pixel",
     "gaussian_blur": "filters",
     "normalize": "filters",
     "fused_augment": "fused",

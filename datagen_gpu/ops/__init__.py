@@ -11,3 +11,4 @@ from . import audio  # noqa: F401
 from . import mixing, mochi  # noqa: F401
 from . import random  # noqa: F401
 from . import erase  # noqa: F401
+from . import pixel  # noqa: F401
