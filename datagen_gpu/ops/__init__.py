@@ -10,3 +10,4 @@ from . import color, filters, fused, geometry  # noqa: F401
 from . import audio  # noqa: F401
 from . import mixing, mochi  # noqa: F401
 from . import random  # noqa: F401
+from . import affine  # noqa: F401
