@@ -181,8 +181,10 @@ def _matrix(angle, translate, scale, shear, center, height, width):
 
 
 def _check_size(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TypeError(f"{name}: expected a non-negative int, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name}: expected a non-negative int, got {value}")
 
 
 def _params(angle, translate, scale, shear, center, batch, device):
@@ -224,8 +226,8 @@ def affine_matrix(angle, translate, scale, shear, center, height: int, width: in
 
     Example:
         >>> m = affine_matrix(torch.tensor([0.0, 90.0]), (0, 0), 1.0, 0.0, None, 32, 32)
-        >>> m[0].tolist()
-        [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        >>> m[1].tolist()  # a clockwise quarter turn: reads x = i, y = 31 - j
+        [0.0, 1.0, 0.0, -1.0, 0.0, 31.0]
     """
     _check_size(height, "height")
     _check_size(width, "width")

@@ -32,7 +32,7 @@ from .._checks import check_images, check_out_dtype, check_tensor, is_channels_l
 from ._common import empty_output, flat_grid, flat_program_index, i64, index_like, load_f32, store_f32, strides
 
 # Output pixels per program, read at every launch (tests lower it to reach several tiles).
-BLOCK = 512
+BLOCK = 256
 
 
 @triton.jit
