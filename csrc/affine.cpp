@@ -76,7 +76,7 @@ void row_coords(const float* m, int64_t i, int64_t W, int64_t H, RowTaps& t) {
   double* __restrict x = t.x.data();
   double* __restrict y = t.y.data();
   for (int64_t j = 0; j < W; ++j) {
-    const double jd = static_cast<double>(j);
+    const double jd = static_cast<double>(static_cast<int32_t>(j));  // packed int32 -> double
     double u = m0 * jd + ci + m2;  // the reference's order: (m0 j + m1 i) + m2
     double v = m3 * jd + di + m5;
     u = u > -2.0 ? u : -2.0;
@@ -99,14 +99,19 @@ void nearest_taps(const ImageView& src, const float* m, int64_t i, RowTaps& t) {
   // in the default rounding mode (vectorizes at any ISA, unlike nearbyint before SSE4.1)
   constexpr double kRound = 6755399441055744.0;
   const double wmax = static_cast<double>(W - 1), hmax = static_cast<double>(H - 1);
+  const int64_t sH = src.sH, sW = src.sW;
+  const double* __restrict x = t.x.data();
+  const double* __restrict y = t.y.data();
+  int64_t* __restrict o = t.o00.data();
+  float* __restrict mask = t.mask.data();
   for (int64_t j = 0; j < W; ++j) {
-    const double rx = (t.x[j] + kRound) - kRound;
-    const double ry = (t.y[j] + kRound) - kRound;
-    const bool inside = rx >= 0.0 && rx <= wmax && ry >= 0.0 && ry <= hmax;
+    const double rx = (x[j] + kRound) - kRound;
+    const double ry = (y[j] + kRound) - kRound;
+    const bool inside = (rx >= 0.0) & (rx <= wmax) & (ry >= 0.0) & (ry <= hmax);
     const int64_t cx = static_cast<int32_t>(std::min(std::max(rx, 0.0), wmax));
     const int64_t cy = static_cast<int32_t>(std::min(std::max(ry, 0.0), hmax));
-    t.o00[j] = cy * src.sH + cx * src.sW;
-    t.mask[j] = inside ? 1.0f : 0.0f;
+    o[j] = cy * sH + cx * sW;
+    mask[j] = inside ? 1.0f : 0.0f;
   }
 }
 
