@@ -142,6 +142,15 @@ def _fused(images, out, size, *, contrast=True, blur=True, norm=True, solarize=T
         F.fused_augment(images, **kw)
 
 
+def _affine_ops(x, out):
+    """affine (nearest and bilinear, per-sample fills and centres) and rotate of images ``x``."""
+    B, C = x.shape[:2]
+    for mode in ("nearest", "bilinear"):
+        F.affine(x, _p(B), _p(B, F32, 2), _p(B), _p(B, F32, 2), interpolation=mode, fill=_p(B, F32, C),
+                 center=_p(B, F32, 2), out_dtype=out)
+    F.rotate(x, _p(B), interpolation="bilinear", fill=None, out_dtype=out)
+
+
 def _ragged(C, dtype, sizes, hwc=False):
     if hwc:  # HWC storage seen as (C, H, W), as a decoder produces
         return [_meta((h, w, C), dtype).permute(2, 0, 1) for h, w in sizes]
@@ -259,6 +268,18 @@ def cases(quick: bool = False) -> List[Case]:
                                      norm=False, solarize=False, jitter=False, gray=False),
                               _fused(_ragged(3, i, RAGGED_SIZES), o, 224, order=False, blur=False,
                                      norm=o != U8)))
+    # affine_warp (functional affine / rotate): both interpolations, every dtype pair at
+    # 512 x 3 x 224 x 224 NCHW, every input and output dtype channels-last, at odd sizes, one
+    # channel, 4 channels, one sample of 4096^2; per-sample (B, 2) centres and fills
+    affine_geoms = [((512, 3, 224, 224), False, ALL_PAIRS), ((512, 3, 224, 224), True, SOME_PAIRS),
+                    ((1, 3, 17, 29), False, SOME_PAIRS), ((1, 3, 17, 29), True, SOME_PAIRS),
+                    ((512, 1, 224, 224), False, SOME_PAIRS), ((64, 4, 33, 65), True, [(U8, F32)]),
+                    ((1, 3, 4096, 4096), True, [(U8, F32)])]
+    for shape, cl, pairs in affine_geoms:
+        label = "x".join(map(str, shape)) + (" CL" if cl else "")
+        for i, o in pairs:
+            add(f"affine_warp {label} {_name(i)}->{_name(o)}",
+                lambda shape=shape, cl=cl, i=i, o=o: _affine_ops(_meta(shape, i, cl), o))
     # audio: (B, F, T) up to an hour of 100 frames/s x 128 mels, (B, C, F, T), time-major storage,
     # waveforms
     hour = 100 * 3600
@@ -371,6 +392,7 @@ def _huge_image_op(op):
         "fused_augment": lambda x: _fused(x, F32, HUGE_SIDE),
         "erase": lambda x: F.erase(x, _p(B, torch.int64, 4), "random", out_dtype=F32),
         "pixel_ops": lambda x: F.pixel_ops(x, _p(B, torch.int64), _p(B), out_dtype=F32),  # pixel ops
+        "affine_warp": lambda x: _affine_ops(x, F32),
     }
     return lambda: [calls[op](image(cl=cl)) for cl in (False, True)]
 
@@ -390,7 +412,7 @@ def _huge_audio_op(op):
 
 HUGE_IMAGE_OPS = ["hflip", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
                   "color_jitter", "rgb_to_grayscale", "solarize", "gaussian_blur", "normalize", "mix",
-                  "resized_crop", "fused_augment", "erase", "pixel_ops"]
+                  "resized_crop", "fused_augment", "erase", "pixel_ops", "affine_warp"]
 HUGE_AUDIO_OPS = ["audio_mixup", "time_mask", "freq_mask", "spec_mask", "freq_shift"]
 
 

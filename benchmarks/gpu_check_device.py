@@ -116,6 +116,8 @@ def record_op_calls(device):
                         order=order, grayscale=coin, blur_kernel=5, blur_sigma=f, blur_apply=coin,
                         mean=IMAGENET_MEAN, std=IMAGENET_STD)
         F.mix(x, f.clamp(max=1.0), ibox, perm)
+        F.affine(xf, hue * 300, (1.5, -2.0), f, on(torch.tensor([[10.0, 0.0], [0.0, 0.0], [-5.0, 3.0]])),
+                 interpolation="bilinear", fill=[0.2, 0.5, 0.8], center=(0, 0))  # affine_warp
         F.spec_mask(spec, starts, widths, starts, widths, "mean")
         F.time_mask(spec, starts, widths)
         F.freq_mask(spec, starts, widths)

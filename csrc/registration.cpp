@@ -23,6 +23,11 @@ TORCH_LIBRARY(datagen_gpu, m) {
   m.def(
       "resized_crop(Tensor src, Tensor src_meta, int channels, Tensor boxes, Tensor flip, "
       "int out_h, int out_w, bool antialias, ScalarType out_dtype, bool channels_last) -> Tensor");
+  // affine: matrix (B, 6) float32 inverse maps in pixel-index space, fill (B, C) float32 in
+  // [0, 1] units (NaN: none), interpolation 0 nearest / 1 bilinear (csrc/affine.cpp)
+  m.def(
+      "affine_warp(Tensor images, Tensor matrix, Tensor fill, int interpolation, "
+      "ScalarType out_dtype) -> Tensor");
   // color
   m.def("adjust_brightness(Tensor images, Tensor factor, ScalarType out_dtype) -> Tensor");
   m.def("adjust_contrast(Tensor images, Tensor factor, ScalarType out_dtype) -> Tensor");

@@ -97,6 +97,11 @@ FUNCTIONAL_CASES = {
     "rgb_to_grayscale": lambda r: ((_images(r), _coins(r)), {}),
     "solarize": lambda r: ((_images(r), np.array([100.0, 128.0, 200.0], np.float32), _coins(r)), {}),
     "to_dtype": lambda r: ((_images(r), torch.float32), dict(scale=True)),
+    # per-sample affine warps
+    "affine": lambda r: ((_images(r), _factors(r, -30, 30), np.array([[1.0, 2.0], [0, 0], [-3, 1]]),
+                          _factors(r, 0.8, 1.2), np.zeros((B, 2))), dict(interpolation="bilinear", fill=[0, 128, 255])),
+    "affine_matrix": lambda r: ((_factors(r, -30, 30), (1.0, 2.0), _factors(r, 0.8, 1.2), 5.0, None, 12, 10), {}),
+    "rotate": lambda r: ((_images(r), _factors(r, -30, 30)), dict(fill=0)),
     # spectrogram / audio
     "audio_mixup": lambda r: ((_specs(r), np.array([0, 3, 1]), _factors(r, 0.0, 1.0), _perm(r)),
                               dict(soft=True, num_classes=4)),

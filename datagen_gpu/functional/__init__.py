@@ -12,6 +12,7 @@ the same functions imported from their modules (``functional.color`` ...)
 are the undecorated ones, for internal calls.
 """
 from .. import interop as _interop
+from .affine import affine, affine_matrix, rotate
 from .audio import audio_mixup, freq_mask, freq_shift, spec_mask, time_mask
 from .color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
                     color_jitter, rgb_to_grayscale, solarize)
@@ -29,6 +30,8 @@ __all__ = [
     "adjust_brightness", "adjust_contrast", "adjust_hue", "adjust_saturation", "color_jitter",
     "fused_augment", "gaussian_blur", "hflip", "normalize", "resized_crop", "rgb_to_grayscale",
     "solarize", "to_dtype",
+    # per-sample affine warps (learned policies)
+    "affine", "affine_matrix", "rotate",
     # spectrogram / audio
     "audio_mixup", "freq_mask", "freq_shift", "spec_mask", "time_mask",
     # mixing

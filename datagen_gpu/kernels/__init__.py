@@ -31,6 +31,8 @@ LAUNCHERS = {
     "gaussian_blur": "filters",
     "normalize": "filters",
     "fused_augment": "fused",
+    # learned-policy geometry
+    "affine_warp": "affine",
     # audio
     "time_mask": "audio",
     "freq_mask": "audio",

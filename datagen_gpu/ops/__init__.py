@@ -12,3 +12,4 @@ from . import mixing, mochi  # noqa: F401
 from . import random  # noqa: F401
 from . import erase  # noqa: F401
 from . import pixel  # noqa: F401
+from . import affine  # noqa: F401
