@@ -43,12 +43,23 @@ def _reference_slots(policy, x, op, value, apply):
     for s in range(op.shape[1]):
         args, code, mag = policy._slot_arguments(x, op[:, s], value[:, s], apply[:, s])
         angle, translate, shear, center = args
-        out = R.affine(out, angle, translate, torch.ones_like(angle), shear, interpolation=policy.interpolation,
-                       fill=policy.fill, center=center, input_dtype=x.dtype)
+        out = R.affine(out, angle, translate, torch.ones_like(angle), shear, center=center,
+                       fill=_unit_fill(policy.fill, x), interpolation=policy.interpolation)
+        if x.dtype == torch.uint8:  # the warp stores uint8 levels
+            out = (out * 255.0).round() / 255.0
         out = R.pixel_ops(out, code, mag, input_dtype=x.dtype)
         if x.dtype == torch.uint8:  # every kernel stores uint8 levels between slots
             out = (out * 255.0).round() / 255.0
     return out
+
+
+def _unit_fill(fill, x):
+    """The policy's fill as the reference takes it: None, or (B, C) in [0, 1] units."""
+    if fill is None:
+        return None
+    scale = 255.0 if x.dtype == torch.uint8 else 1.0
+    values = torch.tensor(fill if isinstance(fill, list) else [fill] * x.shape[1], dtype=torch.float64)
+    return (values / scale).expand(x.shape[0], x.shape[1])
 
 
 def _run(backend, fn):
@@ -73,8 +84,10 @@ def test_slot_policies_match_reference(backend, name, dtype, channels_last):
     assert y.is_contiguous(memory_format=torch.channels_last) == channels_last or x.shape[-1] == 1
     expected = _reference_slots(t, x, p["op"], p["value"], p["apply"])
     got = R.to_unit(y)
-    tol = tolerance(dtype, backend)
-    bad = (got - expected).abs() > tol.atol + 1e-6
+    # two operations in sequence: a float32 bilinear warp (float32 map) followed by an
+    # enhance factor up to 1.9 compounds to a few 1e-5; uint8 stays within one level
+    atol = tolerance(dtype, backend)[0] + (1e-6 if dtype == torch.uint8 else 2e-4)
+    bad = (got - expected).abs() > atol
     # nearest sampling exactly between two pixels may go either way in float32: allow a few pixels
     assert bad.float().mean().item() < 0.002, (name, bad.sum().item(), (got - expected).abs().max().item())
 
@@ -118,7 +131,7 @@ def test_triton_launch_count_is_documented():
         counts.append([launch.short_name for launch in launches])
     assert counts[0] == counts[1]
     per_slot = len(counts[0]) // 2
-    assert per_slot <= 4, counts[0]
+    assert per_slot == 4 and len(counts[0]) == 8, counts[0]  # warp + pixel_ops (stats, reduce, apply)
 
 
 @pytest.mark.parametrize("name", list(POLICIES))
@@ -199,7 +212,7 @@ def test_slot_arguments_follow_torchvision():
     (angle, translate, shear, center), code, mag = t._slot_arguments(x, op, value, torch.ones(4, dtype=torch.bool))
     assert shear[0, 0].item() == pytest.approx(math.degrees(math.atan(0.3)))
     assert center[0].tolist() == [0.0, 0.0] and center[1].tolist() == [10.0, 5.0]
-    assert angle.tolist() == [0.0, -12.0, 0.0, 0.0]
+    assert angle.tolist() == [0.0, 12.0, 0.0, 0.0]  # rotate(a) = affine(angle=-a)
     assert code.tolist() == [int(F.PixelOp.IDENTITY), int(F.PixelOp.IDENTITY), int(F.PixelOp.SOLARIZE),
                              int(F.PixelOp.BRIGHTNESS)]
     assert mag[2].item() == pytest.approx(0.25 * 255) and mag[3].item() == pytest.approx(1.5)

@@ -49,8 +49,10 @@ def _interpolation(interpolation) -> str:
 
 
 def _fill(fill):
+    """None (torchvision's policies' default: zero padding, bilinear not blended with a
+    fill), a number, or one number per channel, in the dtype's value range."""
     if fill is None:
-        return 0.0
+        return None
     if isinstance(fill, numbers.Real) and not isinstance(fill, bool):
         return float(fill)
     if isinstance(fill, (tuple, list)) and all(isinstance(v, numbers.Real) for v in fill):
@@ -88,7 +90,7 @@ class _SlotPolicy(RandomTransform):
         geom = torch.where(apply, geom_t[op], P.NO_WARP)
         v = value.to(torch.float64)
         zero = torch.zeros_like(v)
-        angle = torch.where(geom == P.ROTATE, v, zero)
+        angle = torch.where(geom == P.ROTATE, -v, zero)  # torchvision's rotate(a) is affine(angle=-a)
         translate = torch.stack([torch.where(geom == P.TRANSLATE_X, v, zero),
                                  torch.where(geom == P.TRANSLATE_Y, v, zero)], dim=1)
         shear_deg = torch.rad2deg(torch.atan(v))
@@ -108,12 +110,15 @@ class _SlotPolicy(RandomTransform):
     def run_slots(self, x, op, value, apply, *, warp=True):
         """Apply every slot (columns of ``op`` / ``value`` / ``apply``) to the batch ``x``."""
         has_warp = warp and any(o.geom != P.NO_WARP for o in self.space)
+        fill = self.fill
+        if isinstance(fill, list) and len(fill) != x.shape[1] and x.shape[1] == 1:
+            fill = sum(fill) / len(fill)  # an RGB fill (timm's mean) on a gray batch: its average
         for s in range(op.shape[1]):
             (angle, translate, shear, center), code, mag = self._slot_arguments(x, op[:, s], value[:, s],
                                                                                apply[:, s])
             if has_warp:
                 x = F.affine(x, angle, translate, torch.ones_like(angle), shear,
-                             interpolation=self.interpolation, fill=self.fill, center=center)
+                             interpolation=self.interpolation, fill=fill, center=center)
             x = F.pixel_ops(x, code, mag)
         return x
 
