@@ -108,6 +108,142 @@ float gray_sum(Rows& rows, bool quantized) {
   return color::sum_row(y, rows.W);
 }
 
+// SHARPNESS of one interior uint8 row (isa.h). Per pixel, with x the centre's
+// level / 255 and S the integer 3x3 sum of levels plus 4 * the centre:
+//   blur = floor(S * (1 / 13) + 0.5) / 255      (= round(S / 13): S / 13 is never
+//          within 0.038 of a tie, float error < 1e-4; checked for every S <= 3315)
+//   y    = clamp(x + k (blur - x), 0, 1)
+// the same float operations as the float-row form in pixel.cpp, so the levels and
+// floats stored equal those of loading the rows and sharpening them as floats.
+// kVec levels <-> int32 lanes (q in 0..255 on store).
+#if defined(DATAGEN_ISA_AVX2)
+inline IV load_levels(const uint8_t* p) {
+  return IV(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline void store_levels(uint8_t* p, IV q) {
+  const __m256i v = __m256i(q);
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(w, w));
+}
+#elif defined(__SSE2__)
+inline IV load_levels(const uint8_t* p) {
+  int32_t w;
+  __builtin_memcpy(&w, p, 4);
+  const __m128i z = _mm_setzero_si128();
+  return IV(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w), z), z));
+}
+inline void store_levels(uint8_t* p, IV q) {
+  const __m128i w = _mm_packs_epi32(__m128i(q), __m128i(q));
+  const int32_t b = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+  __builtin_memcpy(p, &b, 4);
+}
+#else
+inline IV load_levels(const uint8_t* p) {
+  IV v;
+  for (int j = 0; j < kVec; ++j) v[j] = p[j];
+  return v;
+}
+inline void store_levels(uint8_t* p, IV q) {
+  for (int j = 0; j < kVec; ++j) p[j] = static_cast<uint8_t>(q[j]);
+}
+#endif
+
+template <typename T>
+inline T sharpen_px(T sum, T centre, float k) {
+  const T x = centre * (1.0f / 255.0f);
+  const T blur = trunc_nonneg(sum * (1.0f / 13.0f) + 0.5f) * (1.0f / 255.0f);
+  return clamp01(x + k * (blur - x));
+}
+
+// y -> level as store_row: trunc(min(y * 255 + 0.5, 255)) (y in [0, 1])
+template <typename T>
+inline T level_of_unit(T y) {
+  return trunc_nonneg(vmin(y * 255.0f + 0.5f, splat<T>(255.0f)));
+}
+
+void sharpen_u8_row(const uint8_t* __restrict above, const uint8_t* __restrict row,
+                    const uint8_t* __restrict below, int64_t W, float k,
+                    uint8_t* __restrict out8, float* __restrict outf) {
+  constexpr float kScale = 1.0f / 255.0f;
+  int64_t i = 1;
+  for (; i + kVec < W; i += kVec) {  // lanes i .. i + kVec - 1, all <= W - 2
+    const IV c = load_levels(row + i);
+    const IV s = load_levels(above + i - 1) + load_levels(above + i) + load_levels(above + i + 1) +
+                 load_levels(row + i - 1) + c + load_levels(row + i + 1) +
+                 load_levels(below + i - 1) + load_levels(below + i) +
+                 load_levels(below + i + 1) + (c << 2);
+    const FV y = sharpen_px(__builtin_convertvector(s, FV), __builtin_convertvector(c, FV), k);
+    if (out8) {
+      store_levels(out8 + i, __builtin_convertvector(level_of_unit(y), IV));
+    } else {
+      storev(outf + i, y);
+    }
+  }
+  for (; i + 1 < W; ++i) {
+    const int c = row[i];
+    const int s = above[i - 1] + above[i] + above[i + 1] + row[i - 1] + c + row[i + 1] +
+                  below[i - 1] + below[i] + below[i + 1] + 4 * c;
+    const float y = sharpen_px(static_cast<float>(s), static_cast<float>(c), k);
+    if (out8) {
+      out8[i] = static_cast<uint8_t>(level_of_unit(y));
+    } else {
+      outf[i] = y;
+    }
+  }
+  for (const int64_t e : {int64_t{0}, W - 1}) {  // the first and last columns are kept
+    if (out8) {
+      out8[e] = row[e];
+    } else {
+      outf[e] = static_cast<float>(row[e]) * kScale;
+    }
+  }
+}
+
+// d[i] = table[s[i]], i < n (isa.h). AVX2: 32 levels at a time, the table as
+// 16 rows of 16 (vpshufb looks up a row, zero where the index has bit 7 set).
+// Levels below 128 take lo_k = s - 16 k, k = 0..7: row k's lookup counts for
+// k <= s / 16 only (larger k wrap to bit 7), so the rows are stored as XOR
+// differences, and the XOR of the lookups telescopes to row s / 16. Levels
+// from 128 do the same with s ^ 128 and rows 8..15; the sign of s picks.
+void map_levels(const uint8_t* __restrict s, uint8_t* __restrict d, int64_t n,
+                const uint8_t* __restrict table) {
+  int64_t i = 0;
+#if defined(DATAGEN_ISA_AVX2)
+  if (n >= 32) {
+    __m256i t[16];
+    __m128i prev = _mm_setzero_si128();
+    for (int k = 0; k < 16; ++k) {
+      const __m128i row = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * k));
+      t[k] = _mm256_broadcastsi128_si256(k == 8 ? row : _mm_xor_si128(row, prev));
+      prev = row;
+    }
+    const __m256i step = _mm256_set1_epi8(16);
+    const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (;; i += 32) {
+      if (i + 32 > n) i = n - 32;  // the last block overlaps the one before
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+      __m256i lo = v, hi = _mm256_xor_si256(v, sign);
+      __m256i a = _mm256_shuffle_epi8(t[0], lo), b = _mm256_shuffle_epi8(t[8], hi);
+      for (int k = 1; k < 8; ++k) {
+        lo = _mm256_sub_epi8(lo, step);
+        hi = _mm256_sub_epi8(hi, step);
+        a = _mm256_xor_si256(a, _mm256_shuffle_epi8(t[k], lo));
+        b = _mm256_xor_si256(b, _mm256_shuffle_epi8(t[8 + k], hi));
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), _mm256_blendv_epi8(a, b, v));
+      if (i + 32 == n) return;
+    }
+  }
+#endif
+  for (; i + 8 <= n; i += 8) {  // 8 levels per load and per store
+    uint64_t v, o = 0;
+    __builtin_memcpy(&v, s + i, 8);
+    for (int j = 0; j < 8; ++j) o |= uint64_t{table[(v >> (8 * j)) & 255]} << (8 * j);
+    __builtin_memcpy(d + i, &o, 8);
+  }
+  for (; i < n; ++i) d[i] = table[s[i]];
+}
+
 // The FIRs keep blocks of kFirBlock outputs in registers across all taps
 // (4 AVX2 or 8 SSE2 accumulators, enough independent sums to hide the add
 // latency); every lane does the scalar tail's operations in the same order.
