@@ -109,12 +109,15 @@ float gray_sum(Rows& rows, bool quantized) {
 }
 
 // SHARPNESS of one interior uint8 row (isa.h). Per pixel, with x the centre's
-// level / 255 and S the integer 3x3 sum of levels plus 4 * the centre:
-//   blur = floor(S * (1 / 13) + 0.5) / 255      (= round(S / 13): S / 13 is never
-//          within 0.038 of a tie, float error < 1e-4; checked for every S <= 3315)
+// level / 255 and S the integer 3x3 sum of levels plus 4 * the centre (<= 3315):
+//   blur = L / 255, L = round(S / 13) = floor((2 S + 13) / 26)   (S / 13 is never a tie)
 //   y    = clamp(x + k (blur - x), 0, 1)
-// the same float operations as the float-row form in pixel.cpp, so the levels and
-// floats stored equal those of loading the rows and sharpening them as floats.
+// with the float operations of the float-row form in pixel.cpp, so the levels and
+// floats stored equal those of loading the rows and sharpening them as floats
+// (whose rounded blur is that L: the float sum is within 1e-4 of S / 13, the
+// nearest tie 1 / 26 away). L is computed as floor(S * (1 / 13) + 0.5) in float,
+// or on AVX2 as ((2 S + 13) * 40330) >> 20 in 16-bit lanes; both equal
+// floor((2 S + 13) / 26) for every S <= 3315 (tests/test_pixel.py checks them).
 // kVec levels <-> int32 lanes (q in 0..255 on store).
 #if defined(DATAGEN_ISA_AVX2)
 inline IV load_levels(const uint8_t* p) {
@@ -148,31 +151,79 @@ inline void store_levels(uint8_t* p, IV q) {
 }
 #endif
 
+// y from the centre's level and the blurred level L (floats holding integers).
 template <typename T>
-inline T sharpen_px(T sum, T centre, float k) {
+inline T sharpen_blend(T centre, T blurred, float k) {
   const T x = centre * (1.0f / 255.0f);
-  const T blur = trunc_nonneg(sum * (1.0f / 13.0f) + 0.5f) * (1.0f / 255.0f);
+  const T blur = blurred * (1.0f / 255.0f);
   return clamp01(x + k * (blur - x));
 }
 
-// y -> level as store_row: trunc(min(y * 255 + 0.5, 255)) (y in [0, 1])
+template <typename T>
+inline T blurred_level(T sum) {
+  return trunc_nonneg(sum * (1.0f / 13.0f) + 0.5f);
+}
+
+// y in [0, 1] -> y * 255 + 0.5, whose truncation is store_row's level (the
+// clamp to 255 there changes no truncation: y * 255 + 0.5 <= 255.5).
 template <typename T>
 inline T level_of_unit(T y) {
-  return trunc_nonneg(vmin(y * 255.0f + 0.5f, splat<T>(255.0f)));
+  return y * 255.0f + 0.5f;
 }
+
+#if defined(DATAGEN_ISA_AVX2)
+// 16 pixels of sharpen_u8_row from lane i (uint8 output): the 3x3 sums and L in
+// 16-bit lanes, the blend in two 8-lane float halves.
+inline __m256i widen16(const uint8_t* p) {  // 16 levels as 16-bit lanes
+  return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline __m256i row3(__m256i u, __m256i v, __m256i x) {
+  return _mm256_add_epi16(_mm256_add_epi16(u, v), x);
+}
+
+inline __m128i sharpen16(const uint8_t* a, const uint8_t* r, const uint8_t* z, int64_t i,
+                         float k) {
+  const __m256i c = widen16(r + i);
+  __m256i s = row3(widen16(a + i - 1), widen16(a + i), widen16(a + i + 1));
+  s = _mm256_add_epi16(s, row3(widen16(r + i - 1), c, widen16(r + i + 1)));
+  s = _mm256_add_epi16(s, row3(widen16(z + i - 1), widen16(z + i), widen16(z + i + 1)));
+  s = _mm256_add_epi16(s, _mm256_slli_epi16(c, 2));
+  const __m256i t = _mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(13));
+  const __m256i l = _mm256_srli_epi16(_mm256_mulhi_epu16(t, _mm256_set1_epi16(-25206)), 4);
+  __m256i q[2];
+  for (int h = 0; h < 2; ++h) {
+    const __m128i lh = h ? _mm256_extracti128_si256(l, 1) : _mm256_castsi256_si128(l);
+    const __m128i ch = h ? _mm256_extracti128_si256(c, 1) : _mm256_castsi256_si128(c);
+    const FV x = FV(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(ch)));
+    const FV b = FV(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(lh)));
+    q[h] = _mm256_cvttps_epi32(__m256(level_of_unit(sharpen_blend(x, b, k))));
+  }
+  const __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
+  return _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+}
+#endif
 
 void sharpen_u8_row(const uint8_t* __restrict above, const uint8_t* __restrict row,
                     const uint8_t* __restrict below, int64_t W, float k,
                     uint8_t* __restrict out8, float* __restrict outf) {
   constexpr float kScale = 1.0f / 255.0f;
   int64_t i = 1;
+#if defined(DATAGEN_ISA_AVX2)
+  if (out8) {
+    for (; i + 16 < W; i += 16) {  // lanes i .. i + 15, all <= W - 2
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out8 + i), sharpen16(above, row, below, i, k));
+    }
+  }
+#endif
   for (; i + kVec < W; i += kVec) {  // lanes i .. i + kVec - 1, all <= W - 2
     const IV c = load_levels(row + i);
     const IV s = load_levels(above + i - 1) + load_levels(above + i) + load_levels(above + i + 1) +
                  load_levels(row + i - 1) + c + load_levels(row + i + 1) +
                  load_levels(below + i - 1) + load_levels(below + i) +
                  load_levels(below + i + 1) + (c << 2);
-    const FV y = sharpen_px(__builtin_convertvector(s, FV), __builtin_convertvector(c, FV), k);
+    const FV blurred = blurred_level(__builtin_convertvector(s, FV));
+    const FV y = sharpen_blend(__builtin_convertvector(c, FV), blurred, k);
     if (out8) {
       store_levels(out8 + i, __builtin_convertvector(level_of_unit(y), IV));
     } else {
@@ -183,9 +234,9 @@ void sharpen_u8_row(const uint8_t* __restrict above, const uint8_t* __restrict r
     const int c = row[i];
     const int s = above[i - 1] + above[i] + above[i + 1] + row[i - 1] + c + row[i + 1] +
                   below[i - 1] + below[i] + below[i + 1] + 4 * c;
-    const float y = sharpen_px(static_cast<float>(s), static_cast<float>(c), k);
+    const float y = sharpen_blend(static_cast<float>(c), blurred_level(static_cast<float>(s)), k);
     if (out8) {
-      out8[i] = static_cast<uint8_t>(level_of_unit(y));
+      out8[i] = static_cast<uint8_t>(static_cast<int32_t>(level_of_unit(y)));
     } else {
       outf[i] = y;
     }

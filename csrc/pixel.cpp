@@ -448,6 +448,17 @@ struct RowWork {
   RowWork(const ImageView& s, const ImageView& d)
       : src(s), dst(d), f(s.W), above(s.W), row(s.W), below(s.W), out(s.W) {}
 
+  // Rows [h0, h1) of (b, c) copied (IDENTITY into the input's dtype): one run of
+  // bytes when both are contiguous, else row by row.
+  void copy(int64_t b, int64_t c, int64_t h0, int64_t h1) {
+    const int64_t W = src.W;
+    if (src.sW == 1 && dst.sW == 1 && src.sH == W && dst.sH == W) {
+      copy_row(src, src.offset(b, c, h0, 0), dst, dst.offset(b, c, h0, 0), (h1 - h0) * W, false);
+      return;
+    }
+    for (int64_t h = h0; h < h1; ++h) copy(b, c, h);
+  }
+
   // Row (b, c, h) copied: bytes when both rows are contiguous, else converted
   // (exact: every dtype's value survives the float row).
   void copy(int64_t b, int64_t c, int64_t h) {
@@ -549,16 +560,12 @@ at::Tensor pixel_ops_cpu(const at::Tensor& images, const at::Tensor& op,
       const bool copy = copy_identity && code == kIdentity;
       if (copy || tables.used[b] || (u8 && code == kSharpness)) {
         for (int64_t c = 0; c < C; ++c) {
-          if (tables.used[b]) {
+          if (copy) {
+            work.copy(b, c, h0, h1);
+          } else if (tables.used[b]) {
             work.map(tables, b, c, h0, h1);
-            continue;
-          }
-          for (int64_t h = h0; h < h1; ++h) {
-            if (copy) {
-              work.copy(b, c, h);
-            } else {
-              work.sharpen(b, c, h, 1.0f - mag[b]);
-            }
+          } else {
+            for (int64_t h = h0; h < h1; ++h) work.sharpen(b, c, h, 1.0f - mag[b]);
           }
         }
         continue;
