@@ -163,7 +163,7 @@ inline uint8_t* u8_row_out(const ImageView& v, int64_t b, int64_t c, int64_t h) 
   return reinterpret_cast<uint8_t*>(v.data) + v.offset(b, c, h, 0);
 }
 
-// Counts of the n levels p[i * stride] into 4 tables, level i into table i % 4
+// Counts of the n levels p[i * stride] into 4 tables, pixel i into table i % 4
 // (independent increments when neighbouring pixels share a level).
 void count_levels(const uint8_t* __restrict p, int64_t stride, int64_t n,
                   int32_t (*__restrict t)[256]) {
@@ -459,8 +459,8 @@ struct RowWork {
     for (int64_t h = h0; h < h1; ++h) copy(b, c, h);
   }
 
-  // Row (b, c, h) copied: bytes when both rows are contiguous, else converted
-  // (exact: every dtype's value survives the float row).
+  // Row (b, c, h) unchanged into the output dtype: bytes when the dtypes match and
+  // both rows are contiguous, else through a float row (exact for every dtype).
   void copy(int64_t b, int64_t c, int64_t h) {
     if (src.dtype == dst.dtype && src.sW == 1 && dst.sW == 1) {
       copy_row(src, src.offset(b, c, h, 0), dst, dst.offset(b, c, h, 0), src.W, false);
