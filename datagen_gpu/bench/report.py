@@ -75,19 +75,22 @@ def machine(device: str, peer_versions: Dict[str, str]) -> dict:
 # ---------------------------------------------------------------- JSON
 
 
+def result(r) -> dict:
+    """The JSON form of one :class:`~.run.Row`."""
+    lo, q1, q3, hi = r.spread_ms
+    return {
+        "pipeline": r.pipeline, "library": r.library, "device": r.device, "batch": r.batch, "size": r.size,
+        "threads": r.threads, "img_per_s": round(r.img_per_s, 2), "ms_per_batch": round(r.median_ms, 4),
+        "spread_ms": {"min": round(lo, 4), "q1": round(q1, 4), "q3": round(q3, 4), "max": round(hi, 4)},
+        "times_ms": r.times_ms, "ratio_to_fastest_peer": None if r.ratio is None else round(r.ratio, 4),
+        "bytes": r.bytes, "bandwidth_fraction": None if r.bandwidth is None else round(r.bandwidth, 4),
+        "note": r.note,
+    }
+
+
 def to_json(report, command: str, machine_info: dict, plot: Optional[str] = None) -> dict:
     """The JSON record of a :class:`~.run.Report` (see the module docstring)."""
-    results = []
-    for r in report.rows:
-        lo, q1, q3, hi = r.spread_ms
-        results.append({
-            "pipeline": r.pipeline, "library": r.library, "device": r.device, "batch": r.batch, "size": r.size,
-            "threads": r.threads, "img_per_s": round(r.img_per_s, 2), "ms_per_batch": round(r.median_ms, 4),
-            "spread_ms": {"min": round(lo, 4), "q1": round(q1, 4), "q3": round(q3, 4), "max": round(hi, 4)},
-            "times_ms": r.times_ms, "ratio_to_fastest_peer": None if r.ratio is None else round(r.ratio, 4),
-            "bytes": r.bytes, "bandwidth_fraction": None if r.bandwidth is None else round(r.bandwidth, 4),
-            "note": r.note,
-        })
+    results = [result(r) for r in report.rows]
     info = dict(machine_info, load_average_end=_load())
     return {
         "schema": SCHEMA,
