@@ -178,13 +178,17 @@ def header(record: dict) -> str:
     gpu = f", GPU {m['gpu']}" if m.get("gpu") else ", no GPU used"
     vers = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     source = s["source"] if s["source"] in ("photos", "procedural") else "an image folder"
+
+    def swept(key, value):
+        return "swept" if record.get("sweep") == key else value
     return "\n".join([
         f"- date: {record['date']}; command: `{record['command']}`",
         f"- machine: {m['cpu']}, {m['cores']} cores, {m.get('memory_gb')} GB{gpu}; "
         f"load average (1/5/15 min) {m.get('load_average_start')} at the start, {m.get('load_average_end')} at the end",
         f"- {vers}",
-        f"- {s['device']}, batch {s['batch']}, output {s['size']}x{s['size']}, inputs from {source}, "
-        f"{s['threads']} threads; median of interleaved rounds over {record['seconds']:g} s per "
+        f"- {s['device']}, batch {swept('batch', s['batch'])}, output {swept('size', s['size'])}, inputs from "
+        f"{source}, {swept('threads', s['threads'])} threads; median of interleaved rounds over "
+        f"{record['seconds']:g} s per "
         f"{'point' if record.get('sweep') else 'pipeline'} after a warm-up"
         + (f"; copy bandwidth {', '.join(f'{k} {v:g} GB/s' for k, v in record['copy_gbs'].items())}"
            if record["copy_gbs"] else ""),
