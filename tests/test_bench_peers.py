@@ -131,3 +131,36 @@ def test_inputs():
     assert x.shape == (3, 3, 20, 20) and x.dtype == torch.uint8 and x.float().std() > 5
     assert torch.equal(x, image_batch(3, 20, "procedural", seed=1))
     assert tensor_bytes((x, [x.float()])) == x.numel() * 5
+
+
+def test_a_library_that_raises_is_dropped_not_fatal():
+    calls = {"n": 0}
+
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ValueError("first line\nbits must be between or equal to 1 and 8")
+    timed = timing.interleaved({"ok": lambda: None, "flaky": flaky}, {"ok": "cpu", "flaky": "cpu"}, seconds=0.0,
+                               min_rounds=5, max_rounds=5)
+    assert len(timed["ok"].times_ms) == 5 and len(timed["flaky"].times_ms) == 1
+    assert timed["flaky"].error == "ValueError: bits must be between or equal to 1 and 8"
+
+
+def test_run_pipeline_reports_a_failing_peer(monkeypatch):
+    from datagen_gpu.bench import run as R
+
+    monkeypatch.setattr(peers, "installed", lambda peer: peer == "torch")
+    state = {"n": 0}
+
+    def fake_build(peer, pipeline, inputs, settings):
+        def run():
+            state["n"] += 1
+            if state["n"] > 2:
+                raise RuntimeError("worker died")
+            return torch.zeros_like(inputs.tensor)
+        return peers.Built(run, "cpu", "")
+    monkeypatch.setattr(peers, "build", fake_build)
+    rows, skips = R.run_pipeline(cases.PIPELINES["specaugment"], SETTINGS, ["torch"], 0.0, {}, log=lambda m: None)
+    assert [r.library for r in rows] == ["datagen_gpu"] and rows[0].ratio is None
+    assert skips[0].library == "torch" and skips[0].reason.startswith("failed while timed")
+    assert "RuntimeError: worker died" in skips[0].reason

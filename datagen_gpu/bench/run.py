@@ -17,7 +17,7 @@ import torch
 from . import peers as P
 from .cases import Pipeline, Settings, Unavailable, call
 from .inputs import Inputs, shapes, tensor_bytes
-from .timing import Progress, Stream, copy_bandwidth, interleaved, torch_threads
+from .timing import Progress, Stream, copy_bandwidth, describe, interleaved, torch_threads
 
 OURS = "datagen_gpu"
 SWEEPS = {
@@ -124,15 +124,23 @@ def _check_outputs(pipeline: Pipeline, built: Dict[str, P.Built], skips: List[Sk
         b = built[name]
         if isinstance(b.run, Stream):
             continue
-        out = b.run()
+        try:
+            out = b.run()
+        except Exception as e:  # noqa: BLE001  (a peer's failure is reported, not fatal)
+            _drop(pipeline, name, built, skips, log, f"failed: {describe(e)}")
+            continue
         got = shapes(out)
         if want is None:
             want, out_bytes = (name, got), tensor_bytes(out)
         elif got != want[1]:
-            skips.append(Skip(pipeline.name, name, f"produced {got}, expected {want[1]} (as {want[0]})"))
-            log(f"  skipped {name} for {pipeline.name}: {skips[-1].reason}")
-            _close(built.pop(name))
+            _drop(pipeline, name, built, skips, log, f"produced {got}, expected {want[1]} (as {want[0]})")
     return out_bytes
+
+
+def _drop(pipeline: Pipeline, name: str, built, skips: List[Skip], log, reason: str) -> None:
+    skips.append(Skip(pipeline.name, name, reason))
+    log(f"  skipped {name} for {pipeline.name}: {reason}")
+    _close(built.pop(name))
 
 
 def _close(b: P.Built) -> None:
@@ -160,6 +168,11 @@ def run_pipeline(pipeline: Pipeline, s: Settings, peers, seconds: float, copy_gb
     rows = []
     for name, t in timed.items():
         b = built[name]
+        if t.error is not None:
+            reason = f"failed while timed{f' (after {len(t.times_ms)} rounds)' if t.times_ms else ''}: {t.error}"
+            skips.append(Skip(pipeline.name, name, reason))
+            log(f"  dropped {name} for {pipeline.name}: {reason}")
+            continue
         streamed = isinstance(b.run, Stream)
         moved = None if streamed or out_bytes is None else in_bytes + out_bytes
         dev = torch.device(b.device).type

@@ -79,8 +79,9 @@ class Stream:
 
 @dataclass
 class Timed:
-    """The milliseconds per batch of one case, one entry per round."""
+    """The milliseconds per batch of one case, one entry per round; ``error``: why it stopped early."""
     times_ms: List[float] = field(default_factory=list)
+    error: Optional[str] = None
 
     @property
     def median(self) -> float:
@@ -110,29 +111,47 @@ def interleaved(cases: Dict[str, object], devices: Dict[str, str], *, seconds: f
         progress: advanced by the elapsed seconds after every timed call.
 
     Returns:
-        name -> :class:`Timed` (one sample per round).
+        name -> :class:`Timed` (one sample per round). A case that raises is
+        not called again: its ``error`` says what it raised (the others go on).
     """
-    names = list(cases)
-    for name in names:
-        if not isinstance(cases[name], Stream):
+    out = {name: Timed() for name in cases}
+
+    def attempt(name, fn):
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001  (a peer's failure is reported, not fatal)
+            out[name].error = describe(e)
+            return None
+
+    for name, case in cases.items():
+        if not isinstance(case, Stream):
             for _ in range(warmup):
-                time_call(cases[name], devices[name])
-    out = {name: Timed() for name in names}
+                attempt(name, lambda: time_call(case, devices[name]))
+    names = [n for n in cases if out[n].error is None]
     t0 = time.perf_counter()
     last = t0
     for r in range(max_rounds):
-        if r >= min_rounds and time.perf_counter() - t0 >= seconds:
+        if not names or (r >= min_rounds and time.perf_counter() - t0 >= seconds):
             break
         k = r % len(names)
         for name in names[k:] + names[:k]:
             case, device = cases[name], devices[name]
-            ms = case.run_round(device) if isinstance(case, Stream) else time_call(case, device)
-            out[name].times_ms.append(ms)
+            ms = attempt(name, lambda: case.run_round(device) if isinstance(case, Stream)
+                         else time_call(case, device))
+            if ms is not None:
+                out[name].times_ms.append(ms)
             now = time.perf_counter()
             if progress is not None:
                 progress.update(now - last)
             last = now
+        names = [n for n in names if out[n].error is None]
     return out
+
+
+def describe(e: BaseException) -> str:
+    """``Type: last line of the message`` (at most 200 characters) of an exception."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[-1][:200]}" if lines else type(e).__name__
 
 
 def copy_bandwidth(device="cpu", nbytes: Optional[int] = None, repeats: int = 5) -> float:
