@@ -59,7 +59,8 @@ def test_markdown_and_section_replacement(tmp_path):
     doc.write_text(f"# Results\n\nintro\n\n{report.BEGIN}\nold\n{report.END}\n\n## History\n- a line\n")
     assert report.main(["--markdown", str(plain), str(sweep), "--write", str(doc)]) == 0
     text = doc.read_text()
-    assert text.startswith("# Results\n\nintro\n\n" + report.BEGIN) and text.endswith(f"{report.END}\n\n## History\n- a line\n")
+    assert text.startswith("# Results\n\nintro\n\n" + report.BEGIN)
+    assert text.endswith(f"{report.END}\n\n## History\n- a line\n")
     assert "old" not in text
     assert text.index("### Sweep over batch (2026-12-02)") < text.index("### Pipelines (2026-12-02)")
     assert "![Sweep over batch](results/sweep.png)" in text

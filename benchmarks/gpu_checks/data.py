@@ -2,8 +2,9 @@
 
 The ``data`` family of ``benchmarks/gpu_check.py`` (``--families data``; its
 ``--images``, ``--threads``, ``--batches``, ``--root``, ``--no-pytest`` and, capped
-at 128, ``--batch``; views at 224 for ``--size 256``). On a folder of JPEG photos made at the start (``make_photo_folder``, nothing
-downloaded) it measures (a) decoding alone with ``ThreadLoader`` and (b)
+at 128, ``--batch``; views at 224 for ``--size 256``). On a folder of JPEG
+photos made at the start (``make_photo_folder``, nothing downloaded) it
+measures (a) decoding alone with ``ThreadLoader`` and (b)
 ``DeviceLoader(ThreadLoader(...), TwoViews(simclr_view()))`` on the device
 (crop-aware, the default), whose target is >= 85% of (a): augmentation leaves
 the CPU. It checks (b)'s views against the same loader on the CPU (the Triton

@@ -58,7 +58,8 @@ BYOL = (ViewSpec(jitter=(0.4, 0.4, 0.2, 0.1), blur_p=1.0),
 MOCO = ViewSpec(scale=(0.2, 1.0))
 
 # policy name -> (datagen_gpu preset policy, timm auto_augment string)
-POLICIES = {"trivial": ("trivial", "rand-n1-m10-mstd101-p1.0-inc1"), "rand": ("rand-m9-mstd0.5", "rand-m9-mstd0.5-inc1")}
+POLICIES = {"trivial": ("trivial", "rand-n1-m10-mstd101-p1.0-inc1"),
+            "rand": ("rand-m9-mstd0.5", "rand-m9-mstd0.5-inc1")}
 RE_PROB = 0.25
 MIXUP = dict(mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5, mode="elem", label_smoothing=0.1,
              num_classes=I.NUM_CLASSES)
