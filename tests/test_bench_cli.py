@@ -207,3 +207,19 @@ def test_console_entry_point_help():
     for flag in ("--pipeline", "--device", "--batch", "--size", "--source", "--compare", "--sweep", "--seconds",
                  "--json", "--plot", "--threads"):
         assert flag in res.stdout
+
+
+def test_sweep_skips_name_their_points(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(peers, "installed", lambda peer: peer == "torch")
+    real_build = peers.build
+
+    def build(peer, pipeline, inputs, settings):
+        if settings.batch == 1:
+            raise Unavailable("batch size should be even")
+        return real_build(peer, pipeline, inputs, settings)
+    monkeypatch.setattr(peers, "build", build)
+    monkeypatch.chdir(tmp_path)
+    assert bench("--pipeline", "mixup", "--compare", "torch", "--sweep", "batch=1,2,4") == 0
+    out = capsys.readouterr().out
+    assert "- torch skipped for mixup: batch size should be even (at batch = 1)" in out
+    assert "| torch | - | " in out  # no number at batch 1, numbers at 2 and 4

@@ -164,3 +164,21 @@ def test_run_pipeline_reports_a_failing_peer(monkeypatch):
     assert [r.library for r in rows] == ["datagen_gpu"] and rows[0].ratio is None
     assert skips[0].library == "torch" and skips[0].reason.startswith("failed while timed")
     assert "RuntimeError: worker died" in skips[0].reason
+
+
+def test_sweep_passes_are_pooled(monkeypatch):
+    from datagen_gpu.bench import run as R
+
+    monkeypatch.setattr(peers, "installed", lambda peer: False)
+    seen = []
+    real = R.run_pipeline
+
+    def spy(pipeline, s, *args, **kwargs):
+        seen.append(s.batch)
+        return real(pipeline, s, *args, **kwargs)
+    monkeypatch.setattr(R, "run_pipeline", spy)
+    report = R.run([cases.PIPELINES["specaugment"]], SETTINGS, [], 0.0, sweep="batch", sweep_points=[1, 2],
+                   log=lambda m: None)
+    assert seen == [1, 2, 2, 1, 1, 2]  # up, down, up
+    assert [(r.batch, len(r.times_ms)) for r in report.rows] == [(1, 3), (2, 3)]
+    assert all(r.median_ms == sorted(r.times_ms)[1] for r in report.rows)

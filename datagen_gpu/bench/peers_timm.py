@@ -49,3 +49,27 @@ def build_timm(pipeline, inputs, settings):
     pool = WorkerPool(lambda: policy_transform(policy, size), _pil_images(inputs), workers)
     return Built(pool, "cpu", "; ".join(filter(None, [f"PIL per image, {workers} worker process"
                                                       f"{'es' if workers > 1 else ''}", note])))
+
+
+def elem_mix_with_draws(x, labels, lam, use_cutmix, boxes):
+    """timm's ``Mixup(mode="elem")`` image mixing given the draws (per-sample ``lam``, ``use_cutmix``
+    and (top, left, height, width) ``boxes``) instead of its own NumPy ones, so it mixes exactly as
+    ``functional.mix`` does (benchmarks/bench_mixing.py); mixes ``x`` in place, returns (x, targets)."""
+    import numpy as np
+    from timm.data import mixup as tm
+
+    m = tm.Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=int(labels.max()) + 1,
+                 label_smoothing=0.0)
+    m._params_per_elem = lambda n: (lam.numpy().astype(np.float32), use_cutmix.numpy().copy())
+    cut_rows = iter([i for i in range(len(lam)) if bool(use_cutmix[i])])
+
+    def bbox(shape, lam_i, ratio_minmax=None, correct_lam=True, count=None):
+        t, l_, h, w = boxes[next(cut_rows)].tolist()
+        return (t, t + h, l_, l_ + w), lam_i
+
+    real = tm.cutmix_bbox_and_lam
+    tm.cutmix_bbox_and_lam = bbox
+    try:
+        return m(x, labels)
+    finally:
+        tm.cutmix_bbox_and_lam = real

@@ -17,7 +17,7 @@ import torch
 from . import peers as P
 from .cases import Pipeline, Settings, Unavailable, call
 from .inputs import Inputs, shapes, tensor_bytes
-from .timing import Progress, Stream, copy_bandwidth, describe, interleaved, torch_threads
+from .timing import Progress, Stream, Timed, copy_bandwidth, describe, interleaved, torch_threads
 
 OURS = "datagen_gpu"
 SWEEPS = {
@@ -25,6 +25,7 @@ SWEEPS = {
     "size": (64, 96, 128, 160, 192, 224, 288, 384, 512),
     "threads": None,  # 1, 2, 4, ... up to the core count
 }
+SWEEP_PASSES = 3
 
 
 @dataclass
@@ -129,9 +130,10 @@ def _check_outputs(pipeline: Pipeline, built: Dict[str, P.Built], skips: List[Sk
         except Exception as e:  # noqa: BLE001  (a peer's failure is reported, not fatal)
             _drop(pipeline, name, built, skips, log, f"failed: {describe(e)}")
             continue
-        got = shapes(out)
+        got, nbytes = shapes(out), tensor_bytes(out)
+        del out  # (a batch of big outputs need not outlive its check)
         if want is None:
-            want, out_bytes = (name, got), tensor_bytes(out)
+            want, out_bytes = (name, got), nbytes
         elif got != want[1]:
             _drop(pipeline, name, built, skips, log, f"produced {got}, expected {want[1]} (as {want[0]})")
     return out_bytes
@@ -150,7 +152,7 @@ def _close(b: P.Built) -> None:
 
 
 def run_pipeline(pipeline: Pipeline, s: Settings, peers, seconds: float, copy_gbs: Dict[str, float],
-                 log: Callable[[str], None] = print, progress: Optional[Progress] = None):
+                 log: Callable[[str], None] = print, progress: Optional[Progress] = None, min_rounds: int = 3):
     """Measure one pipeline at one setting: (rows, skips). See the module docstring."""
     inputs = pipeline.make_inputs(s)
     built, skips = build_all(pipeline, inputs, s, peers, log)
@@ -161,7 +163,7 @@ def run_pipeline(pipeline: Pipeline, s: Settings, peers, seconds: float, copy_gb
         cases = {n: b.run for n, b in built.items()}
         devices = {n: b.device for n, b in built.items()}
         # every callable ran once in _check_outputs: that was its warm-up
-        timed = interleaved(cases, devices, seconds=seconds, warmup=0, progress=progress)
+        timed = interleaved(cases, devices, seconds=seconds, min_rounds=min_rounds, warmup=0, progress=progress)
     finally:
         for b in built.values():
             _close(b)
@@ -174,18 +176,38 @@ def run_pipeline(pipeline: Pipeline, s: Settings, peers, seconds: float, copy_gb
             skips.append(Skip(pipeline.name, name, reason))
             log(f"  dropped {name} for {pipeline.name}: {reason}")
             continue
-        streamed = isinstance(b.run, Stream)
-        moved = None if streamed or out_bytes is None else in_bytes + out_bytes
-        dev = torch.device(b.device).type
-        if moved is not None and dev not in copy_gbs:
-            copy_gbs[dev] = copy_bandwidth(dev)
-        bw = None if moved is None else moved / (t.median * 1e-3) / 1e9 / copy_gbs[dev]
-        rows.append(Row(pipeline.name, name, b.device, s.batch, s.size, s.threads, [round(v, 4) for v in t.times_ms],
-                        t.median, t.spread, s.batch / (t.median * 1e-3), bytes=moved, bandwidth=bw, note=b.note))
-    peer_ms = [r.median_ms for r in rows if r.library != OURS]
+        moved = None if isinstance(b.run, Stream) or out_bytes is None else in_bytes + out_bytes
+        rows.append(_row(Row(pipeline.name, name, b.device, s.batch, s.size, s.threads, [], 0.0, (), 0.0,
+                             bytes=moved, note=b.note), t.times_ms, copy_gbs))
+    return _set_ratios(rows), skips
+
+
+def _row(r: Row, times_ms: List[float], copy_gbs: Dict[str, float]) -> Row:
+    """``r`` with the statistics of ``times_ms`` (median, spread, img/s, share of the copy bandwidth)."""
+    t = Timed(list(times_ms))
+    dev = torch.device(r.device).type
+    if r.bytes is not None and dev not in copy_gbs:
+        copy_gbs[dev] = copy_bandwidth(dev)
+    bw = None if r.bytes is None else r.bytes / (t.median * 1e-3) / 1e9 / copy_gbs[dev]
+    return dataclasses.replace(r, times_ms=[round(v, 4) for v in t.times_ms], median_ms=t.median, spread_ms=t.spread,
+                               img_per_s=r.batch / (t.median * 1e-3), bandwidth=bw)
+
+
+def _set_ratios(rows: List[Row]) -> List[Row]:
+    """Each row's ratio: the fastest peer's median over its own, among rows of the same setting."""
     for r in rows:
+        peer_ms = [o.median_ms for o in rows if o.library != OURS and (o.pipeline, o.batch, o.size, o.threads)
+                   == (r.pipeline, r.batch, r.size, r.threads)]
         r.ratio = min(peer_ms) / r.median_ms if peer_ms else None
-    return rows, skips
+    return rows
+
+
+def pool(rows: List[Row], copy_gbs: Dict[str, float]) -> List[Row]:
+    """Rows of the same pipeline, library and setting (several sweep passes) merged into one."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r.pipeline, r.library, r.batch, r.size, r.threads), []).append(r)
+    return _set_ratios([_row(g[0], [v for r in g for v in r.times_ms], copy_gbs) for g in groups.values()])
 
 
 def sweep_values(kind: str, values=None):
@@ -206,32 +228,48 @@ def run(pipelines: List[Pipeline], settings: Settings, peers, seconds: float, *,
     """Every pipeline (at every sweep point) with ours and ``peers``; see :class:`Report`."""
     report = Report(settings, seconds, sweep=sweep)
     points = [None] if sweep is None else sweep_values(sweep, sweep_points)
-    jobs = [(p, v) for v in points for p in pipelines]
-    bar = Progress(total=seconds * len(jobs), desc="bench")
+    # A sweep visits its points in SWEEP_PASSES passes (up, down, up...), a third of the time
+    # each, and pools them: a minute of load from other processes then spreads over the
+    # points instead of bending the curve at the points it happened to hit.
+    passes = 1 if sweep is None else SWEEP_PASSES
+    order = [(k, v) for k in range(passes) for v in (points if k % 2 == 0 else points[::-1])]
+    share = seconds / passes
+    jobs = [(p, k, v) for k, v in order for p in pipelines]
+    skipped = {}  # (pipeline, library, reason) -> the sweep points it happened at
+    said = set()
+
+    def log_once(message):  # a sweep repeats the same skip at every point: say it once
+        if message not in said:
+            said.add(message)
+            log(message)
+    bar = Progress(total=share * len(jobs), desc="bench")
+    rows = []
     try:
-        for pipeline, value in jobs:
+        for pipeline, k, value in jobs:
             s = settings if value is None else dataclasses.replace(settings, **{sweep: value})
-            where = "" if value is None else f" at {sweep}={value}"
+            where = "" if value is None else f" at {sweep}={value} (pass {k + 1}/{passes})"
             if sweep == "size" and pipeline.kind == "spectrogram":
-                if value == points[0]:
-                    report.skips.append(Skip(pipeline.name, "all", "--size does not apply to spectrograms"))
-                bar.update(seconds)
+                skipped.setdefault((pipeline.name, "all", "--size does not apply to spectrograms"), set()).add(value)
+                bar.update(share)
                 continue
             bar.set_description(f"{pipeline.name}{where}")
             log(f"{pipeline.name}{where}: {pipeline.title}")
-            job = _Share(bar, seconds)
+            job = _Share(bar, share)
             with torch_threads(s.threads):
-                rows, skips = run_pipeline(pipeline, s, peers, seconds, report.copy_gbs, log, job)
+                got, skips = run_pipeline(pipeline, s, peers, share, report.copy_gbs, log_once, job,
+                                          min_rounds=1 if passes > 1 else 3)
             job.finish()
-            report.rows += rows
-            report.skips += [k for k in skips if value is None or not _seen(report.skips, k)]
+            rows += got
+            for k in skips:
+                skipped.setdefault((k.pipeline, k.library, k.reason), set()).add(value)
     finally:
         bar.close()
+    report.rows = rows if passes == 1 else pool(rows, report.copy_gbs)
+    for (pipeline, library, reason), at in skipped.items():
+        if sweep is not None and len(at) < len(points):
+            reason += f" (at {sweep} = {', '.join(str(v) for v in sorted(at))})"
+        report.skips.append(Skip(pipeline, library, reason))
     return report
-
-
-def _seen(skips: List[Skip], skip: Skip) -> bool:
-    return any(k.pipeline == skip.pipeline and k.library == skip.library for k in skips)
 
 
 class _Share:
