@@ -13,6 +13,10 @@ same number of decode workers W by every variant, in one run:
 - ``d  DALI``: DALI's CPU pipeline (file reader, ``decoders.image_random_crop`` per view, resize,
   colour, blur, normalize; ``num_threads=W``).
 
+c and d are ``datagen_gpu.bench``'s peers in folder mode (what ``datagen-gpu bench
+--source DIR --pipeline simclr`` runs against b'); run this script in an environment
+with torchvision and DALI (README, "Compare against peers").
+
 The prediction for b is ``1 / (1/a + 1/a')`` (decode and augmentation share the
 cores); the table gives b / prediction (the loader's own overhead) and every
 variant's ratio to c and d. Also printed: each decoder's single-thread rate.
@@ -21,18 +25,16 @@ over the rounds (this VM's speed drifts by tens of percent within minutes)::
 
     python benchmarks/bench_loader.py [--images 2000] [--batch 64] [--workers 2] [--batches 15]
                                       [--size 224] [--json out/bench_loader.json] [--only a,b,b']
-                                      [--peer-python /path/to/torchvision-venv/bin/python]
 """
 import argparse
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
-os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")  # see compare_pipeline.py
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")  # huge pages for every variant (README)
 
 import torch  # noqa: E402
 from torch.utils.data import DataLoader, RandomSampler  # noqa: E402
@@ -41,8 +43,9 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.insert(0, os.path.dirname(_HERE))
 
-import loader_peers  # noqa: E402
-import pipeline_cases as pc  # noqa: E402
+from datagen_gpu.bench import peers  # noqa: E402
+from datagen_gpu.bench.cases import PIPELINES, Settings, Unavailable  # noqa: E402
+from datagen_gpu.bench.inputs import Inputs  # noqa: E402
 from datagen_gpu.data import (DeviceLoader, ImageFolder, ThreadLoader, available_decoders, collate,  # noqa: E402
                               decode)
 from datagen_gpu.data.photo_folder import make_photo_folder  # noqa: E402
@@ -133,67 +136,22 @@ def run_b(args, root, total, crop_aware, processes=False):
     return timed(dl, args.batches, args.warmup, args.batch)
 
 
+def _peer(name, args, root):
+    """A peer's SimCLR two views read from ``root`` by its own loader (datagen_gpu.bench's folder mode)."""
+    settings = Settings(batch=args.batch, size=args.size, threads=max(1, args.workers))
+    built = peers.build(name, PIPELINES["simclr"], Inputs(torch.empty(0), folder=root), settings)
+    PEER_VERSIONS.update(peers.versions([name]))
+    return built.run
+
+
 def run_c(args, root, total):
-    """torchvision in this process when it imports, else under ``--peer-python`` (loader_peers.py)."""
-    try:
-        import torchvision  # noqa: F401
-        return loader_peers.run_torchvision(root, args.batch, args.size, args.workers, args.batches, args.warmup)
-    except ImportError as e:
-        if not args.peer_python:
-            raise pc.Unavailable(f"torchvision not installed ({e}); --peer-python runs it in another venv") from e
-    cmd = [args.peer_python, os.path.join(_HERE, "loader_peers.py"), root, "--batch", str(args.batch), "--size",
-           str(args.size), "--workers", str(args.workers), "--batches", str(args.batches), "--warmup", str(args.warmup)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise pc.Unavailable(f"{args.peer_python} failed: {res.stderr.strip().splitlines()[-1:]}")
-    out = json.loads(res.stdout.strip().splitlines()[-1])
-    if "skipped" in out:
-        raise pc.Unavailable(out["skipped"])
-    PEER_VERSIONS.update(out.get("versions", {}))
-    return out["c"]
+    """torchvision's ImageFolder (PIL) + v2 transforms in W DataLoader workers."""
+    return timed(_peer("torchvision", args, root).open(), args.batches, args.warmup, args.batch)
 
 
 def run_d(args, root, total):
-    try:
-        from nvidia.dali import fn, pipeline_def, types
-    except ImportError as e:
-        raise pc.Unavailable(f"nvidia-dali not installed: {e}") from e
-    size, mean, std = args.size, pc.IMAGENET_MEAN, pc.IMAGENET_STD
-
-    def view(jpegs):
-        x = fn.decoders.image_random_crop(jpegs, device="cpu", output_type=types.RGB,
-                                          random_area=(0.08, 1.0), random_aspect_ratio=(3 / 4, 4 / 3))
-        x = fn.resize(x, size=(size, size), antialias=True, interp_type=types.INTERP_LINEAR)
-        jitter = fn.cast(fn.random.coin_flip(probability=0.8), dtype=types.FLOAT)
-        keep_color = 1.0 - fn.cast(fn.random.coin_flip(probability=0.2), dtype=types.FLOAT)
-
-        def factor(lo, hi):
-            return 1.0 + jitter * (fn.random.uniform(range=(lo, hi)) - 1.0)
-        x = fn.color_twist(x, brightness=factor(0.6, 1.4), contrast=factor(0.6, 1.4),
-                           saturation=factor(0.6, 1.4) * keep_color, hue=jitter * fn.random.uniform(range=(-36.0, 36.0)))
-        if fn.random.coin_flip(probability=0.5):
-            x = fn.gaussian_blur(x, window_size=pc.BLUR_KERNEL, sigma=fn.random.uniform(range=(0.1, 2.0)))
-        return fn.crop_mirror_normalize(x, mirror=fn.random.coin_flip(probability=0.5), dtype=types.FLOAT,
-                                        output_layout="CHW", mean=[255 * m for m in mean],
-                                        std=[255 * s for s in std])
-
-    @pipeline_def(batch_size=args.batch, num_threads=max(1, args.workers), device_id=None, seed=0,
-                  enable_conditionals=True, prefetch_queue_depth=2)
-    def pipe():
-        jpegs, labels = fn.readers.file(file_root=root, random_shuffle=True, name="Reader")
-        return view(jpegs), view(jpegs), labels
-
-    try:
-        p = pipe()
-        p.build()
-    except Exception as e:  # noqa: BLE001  (DALI's C++ errors)
-        raise pc.Unavailable(f"DALI pipeline failed to build: {type(e).__name__}: {e}") from e
-
-    def gen():
-        while True:
-            a, b, labels = p.run()
-            yield torch.from_numpy(a.as_array()), torch.from_numpy(b.as_array())
-    return timed(gen(), args.batches, args.warmup, args.batch)
+    """DALI's file reader, ``decoders.image_random_crop`` per view and the CPU operators, W threads."""
+    return timed(_peer("dali", args, root).open(), args.batches, args.warmup, args.batch)
 
 
 def measure(args, root):
@@ -210,7 +168,7 @@ def measure(args, root):
                 continue
             try:
                 runs[v].append(runners[v](args, root, total))
-            except pc.Unavailable as e:
+            except Unavailable as e:
                 skipped[v] = str(e)
             print(f"  round {r + 1}/{args.rounds} {LABELS[v]}: "
                   + (f"{runs[v][-1]:.0f} img/s" if v not in skipped else f"skipped ({skipped[v]})"),
@@ -257,8 +215,6 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cpu-threads", type=int, default=None, help="DeviceLoader's cpu_threads (default: torch's)")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--peer-python", default=None,
-                    help="a Python with torchvision (its own torch) to run variant c in (loader_peers.py)")
     args = ap.parse_args(argv)
     args.only = [v.strip() for v in args.only.split(",") if v.strip()]
     bad = [v for v in args.only if v not in VARIANTS]

@@ -24,7 +24,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -63,25 +62,10 @@ def make_case(dtype, B=64, size=224):
         return out
 
     def timm_elem():
-        from timm.data import mixup as tm
+        from datagen_gpu.bench.peers_timm import elem_mix_with_draws
 
-        m = tm.Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=10, label_smoothing=0.0)
-        m._params_per_elem = lambda n: (lam.numpy().astype(np.float32), cut.numpy().copy())
-        order = iter(range(B))
-
-        def bbox(shape, lam_i, ratio_minmax=None, correct_lam=True, count=None):
-            i = next(order)
-            while not bool(cut[i]):
-                i = next(order)
-            t, l_, h, w = boxes[i].tolist()
-            return (t, t + h, l_, l_ + w), lam_i
-
-        real = tm.cutmix_bbox_and_lam
-        tm.cutmix_bbox_and_lam = bbox
-        try:
-            return m(x.float().clone() if dtype == torch.uint8 else x.clone(), labels)[0]
-        finally:
-            tm.cutmix_bbox_and_lam = real
+        images = x.float().clone() if dtype == torch.uint8 else x.clone()
+        return elem_mix_with_draws(images, labels, lam, cut, boxes)[0]
 
     def reference_b4():
         return R.mix(R.to_unit(x[:4]), weight[:4], boxes[:4], perm[:4].clamp(max=3))

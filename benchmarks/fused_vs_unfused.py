@@ -12,13 +12,13 @@ Prints the median wall time of each (fresh sample ids every call).
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
 from datagen_gpu import transforms as T  # noqa: E402
+from datagen_gpu.bench.timing import interleaved  # noqa: E402
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
@@ -33,20 +33,10 @@ def simclr(fuse, blur=True, float_lead=False):
     return T.Compose(ts, seed=0, fuse=fuse)
 
 
-def median_time(fn, repeats):
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds (median reported)")
     args = ap.parse_args()
     x = torch.randint(0, 256, (args.batch, 3, 256, 256), dtype=torch.uint8)
     print(f"B={args.batch} uint8 3x256x256 -> float32 3x224x224, {torch.get_num_threads()} threads")
@@ -54,9 +44,10 @@ def main():
     for name, kw in (("SimCLR (blur p=0.5)", {}), ("SimCLR without blur", {"blur": False}),
                      ("ToDtype(f32) + SimCLR", {"float_lead": True}),
                      ("ToDtype(f32) + SimCLR, no blur", {"float_lead": True, "blur": False})):
-        t = {fuse: median_time(lambda m=simclr(fuse, **kw): m(x), args.repeats)
-             for fuse in (False, True)}
-        print(f"{name:<34}{t[False] * 1e3:>12.1f}{t[True] * 1e3:>10.1f}{t[False] / t[True]:>8.2f}x")
+        cases = {fuse: (lambda m=simclr(fuse, **kw): m(x)) for fuse in (False, True)}
+        t = {k: v.median for k, v in interleaved(cases, dict.fromkeys(cases, "cpu"), seconds=0.0,
+                                                  min_rounds=args.repeats, max_rounds=args.repeats).items()}
+        print(f"{name:<34}{t[False]:>12.1f}{t[True]:>10.1f}{t[False] / t[True]:>8.2f}x")
 
 
 if __name__ == "__main__":

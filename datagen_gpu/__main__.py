@@ -1,4 +1,4 @@
-"""``python -m datagen_gpu demo ...``: see datagen_gpu.cli."""
+"""``python -m datagen_gpu demo|bench ...``: see datagen_gpu.cli."""
 import sys
 
 from .cli import main

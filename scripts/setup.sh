@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Creates .venv (unless VENV is given), installs the pinned CPU torch, triton
-# and the test tools, and builds datagen_gpu with its C++ extension.
+# Creates .venv (unless VENV is given), installs the pinned CPU torch, triton,
+# the test tools and what `datagen-gpu bench` draws with (matplotlib, tqdm),
+# and builds datagen_gpu with its C++ extension.
 #   EXTRAS=demo   also install the demo extras (scikit-image's sample photos)
-#   WITH_DALI=0   skip nvidia-dali-cuda120 (the DALI source's tests then skip)
+#   EXTRAS=peers  also install the libraries `datagen-gpu bench` compares against
+#                 (torchvision, kornia, timm; DALI is installed anyway), resolved
+#                 against the pinned torch (EXTRAS=demo,peers for both)
+#   WITH_DALI=0   skip nvidia-dali-cuda120 (the DALI source's tests and bench peer then skip)
 #   TORCH_SPEC    torch requirement (default torch==2.13.0, a CPU build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +19,7 @@ PY="$VENV/bin/python"
 "$PY" -m pip install -q --upgrade pip setuptools wheel
 # torch first and pinned: anything unpinned would pull a multi-GB CUDA build.
 "$PY" -m pip install -q "$TORCH_SPEC"
-"$PY" -m pip install -q ninja numpy triton pytest pytest-benchmark scipy
+"$PY" -m pip install -q ninja numpy triton pytest pytest-benchmark scipy matplotlib tqdm
 # datagen_gpu.data: Pillow (the decoder that takes every format, and the test files'
 # encoder) and simplejpeg (libjpeg-turbo); DALI's CPU pipelines feed DeviceLoader in
 # the tests (x86-64 Linux wheels; WITH_DALI=0 skips the ~500 MB download).
@@ -25,6 +29,11 @@ if [ "${WITH_DALI:-1}" = "1" ] && [ "$(uname -sm)" = "Linux x86_64" ]; then
 fi
 if [[ ",${EXTRAS:-}," == *",demo,"* ]]; then
   "$PY" -m pip install -q scikit-image
+fi
+if [[ ",${EXTRAS:-}," == *",peers,"* ]]; then
+  # the torch requirement on the same command line keeps the resolver on the installed
+  # torch (a torchvision for another torch would replace it with a multi-GB CUDA build)
+  "$PY" -m pip install -q "$TORCH_SPEC" torchvision kornia timm
 fi
 # --no-build-isolation: build against the torch installed above. Skipped when the
 # package is already installed and no C++ source is newer than the built library.

@@ -1,4 +1,4 @@
-"""The demo CLI, its sample images, PNG writer and crop-box sampler."""
+"""The demo CLI, its sample images, PNG files and crop-box sampler."""
 import importlib.util
 import os
 import subprocess
@@ -8,23 +8,16 @@ import pytest
 import torch
 
 from datagen_gpu import cli
-from datagen_gpu._png import encode_png, read_png, write_png
-from datagen_gpu.demo import OP_NAMES, draw_params, random_resized_crop_boxes
+from datagen_gpu.bench.demo import OP_NAMES
+from datagen_gpu.bench.ops import draw_params, random_resized_crop_boxes
+from datagen_gpu.bench.plots import read_png as _decode
+from datagen_gpu.bench.plots import save_png
 from datagen_gpu.sample_data import procedural_images, sample_images
 
+pytest.importorskip("PIL")  # the demo's PNG files (the 'demo' extra)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HAS_PIL = importlib.util.find_spec("PIL") is not None
 HAS_SKIMAGE = importlib.util.find_spec("skimage") is not None
-
-
-def _decode(path):
-    if HAS_PIL:
-        import numpy as np
-        from PIL import Image
-
-        with Image.open(path) as img:
-            return torch.from_numpy(np.asarray(img.convert("RGB")).copy())
-    return read_png(path)
 
 
 @pytest.mark.parametrize("source", ["procedural", "auto"])
@@ -59,9 +52,10 @@ def test_demo_is_deterministic(tmp_path, capsys):
 
 
 def test_cli_errors(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["demo", "--batch", "0"])
-    assert "--batch" in capsys.readouterr().err
+    for flag in ("--batch", "--tile", "--columns", "--repeats"):
+        with pytest.raises(SystemExit):
+            cli.main(["demo", flag, "0"])
+        assert flag in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main([])
     if not torch.cuda.is_available():
@@ -100,16 +94,14 @@ def test_sample_images_sources():
         sample_images("web")
 
 
-@pytest.mark.parametrize("use_pillow", [False] + ([True] if HAS_PIL else []))
-def test_png_round_trip(tmp_path, use_pillow):
+def test_png_round_trip(tmp_path):
     img = torch.randint(0, 256, (7, 11, 3), dtype=torch.uint8)
-    path = tmp_path / "x.png"
-    write_png(path, img, use_pillow=use_pillow)
-    assert torch.equal(read_png(path), img)
+    path = tmp_path / "sub" / "x.png"
+    assert save_png(path, img) == path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert torch.equal(_decode(path), img)
-    assert encode_png(img)[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="image"):
-        write_png(path, img.float())
+        save_png(path, img.float())
 
 
 def test_random_resized_crop_boxes_are_valid():
@@ -129,9 +121,10 @@ def test_random_resized_crop_boxes_are_valid():
     assert boxes.tolist() == [[0.0, 493.0, 10.0, 13.0]]
 
 
-def test_draw_params_shapes_and_ranges():
-    p = draw_params(5, torch.Generator().manual_seed(0))
+@pytest.mark.parametrize("visible", [False, True])
+def test_draw_params_shapes_and_ranges(visible):
+    p = draw_params(5, torch.Generator().manual_seed(0), visible=visible)
     assert p["boxes"].shape == (5, 4) and p["order"].shape == (5, 4)
     assert torch.equal(p["order"].sort(1).values, torch.arange(4).expand(5, 4))
-    assert (p["hue"].abs() <= 0.5).all() and (p["sigma"] > 0).all()
+    assert (p["hue"].abs() <= (0.5 if visible else 0.1)).all() and (p["sigma"] > 0).all()
     assert ((p["threshold"] >= 0) & (p["threshold"] <= 255)).all()

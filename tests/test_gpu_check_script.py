@@ -1,27 +1,37 @@
-"""benchmarks/gpu_check*.py run end to end (on the CPU here) so they cannot rot between GPU loans."""
+"""benchmarks/gpu_check.py runs end to end (on the CPU here) so it cannot rot between GPU loans."""
 import importlib.util
 import os
 import sys
 
+import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
+from gpu_checks import device as dev  # noqa: E402
+from gpu_checks.common import judge  # noqa: E402
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "benchmarks", f"{name}.py"))
+
+def _gpu_check():
+    spec = importlib.util.spec_from_file_location("gpu_check", os.path.join(ROOT, "benchmarks", "gpu_check.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
+def _family(name, *extra):
+    return _gpu_check().main(["--device", "cpu", "--families", name, "--sections", "", "--quick", "--rep", "1",
+                              *extra])
+
+
 def test_gpu_check_runs_on_cpu(capsys):
-    mod = _load("gpu_check")
+    mod = _gpu_check()
     assert mod.main(["--device", "cpu", "--batch", "2", "--size", "32", "--rep", "1", "--families", "image",
                      "--big-size", "48", "--opcheck-ops", "hflip,normalize,random_bits"]) == 0
     out = capsys.readouterr().out
-    assert "0 failure(s) in image ops; 0 in the device sections" in out
+    assert "0 failure(s) in image ops" in out
+    assert "failures: image 0; 0 in the device sections" in out
     assert "| op | ms | GB/s | % of copy | device vs float64 | CPU kernel vs float64 | max abs(device - CPU) |" in out
     for op in ("resized_crop", "color_jitter", "gaussian_blur", "normalize", "fused_augment"):
         assert f"| {op} |" in out
@@ -34,12 +44,11 @@ def test_gpu_check_runs_on_cpu(capsys):
     assert "| graphs | all | skipped | needs CUDA" in out and "| pytest | tests -k cuda | skipped | needs CUDA" in out
     # the tables come last
     tail = out.strip().splitlines()
-    assert tail[-1].startswith("0 failure(s)") and tail[-3].startswith("| pytest |")
+    assert tail[-1].startswith("failures: image 0") and tail[-3].startswith("| pytest |")
 
 
 def test_opcheck_reaches_every_op():
     """The calls opcheck replays reach every public datagen_gpu op (none silently unchecked)."""
-    dev = _load("gpu_check_device")
     calls = dev.record_op_calls("cpu")
     public = {n for n in torch._C._dispatch_get_all_op_names()
               if n.startswith("datagen_gpu::") and not n.split("::")[-1].startswith("_")}
@@ -49,7 +58,6 @@ def test_opcheck_reaches_every_op():
 def test_judge_reports_a_one_ulp_difference_without_failing():
     """Defect 7: two float16 results one ulp apart, each half an ulp from the exact value,
     are both correct; comparing them with each other at half an ulp called that a failure."""
-    from _gpu_common import judge
     from datagen_gpu.testing import max_violation
 
     a = torch.tensor([0.1], dtype=torch.float16)
@@ -62,7 +70,6 @@ def test_judge_reports_a_one_ulp_difference_without_failing():
 
 
 def test_pytest_summary_parsing():
-    dev = _load("gpu_check_device")
     done = "....s..F.\n=========== 1 failed, 7 passed, 1 skipped in 12.3s ===========\nFAILED tests/x.py::t - boom\n"
     status, detail = dev.pytest_summary(done, 1, 100)
     assert status == "FAIL" and "1 failed, 7 passed" in detail
@@ -76,27 +83,42 @@ def test_pytest_summary_parsing():
     assert status == "FAIL" and "no test selected" in detail
 
 
-def test_gpu_check_pipeline_runs_on_cpu(capsys):
-    mod = _load("gpu_check_pipeline")
-    assert mod.main(["--device", "cpu", "--batch", "3", "--size", "48", "--rep", "1",
-                     "--no-peers"]) == 0
+def test_gpu_check_pipeline_runs_on_cpu(capsys, monkeypatch):
+    from datagen_gpu.bench import peers
+
+    monkeypatch.setattr(peers, "installed", lambda peer: peer == "dali")
+    assert _family("pipeline", "--batch", "3", "--size", "48", "--seconds", "0.01") == 0
     out = capsys.readouterr().out
     assert "0 failure(s) in the pipeline check" in out
     assert "device ok, CPU kernels ok" in out
-    assert "| ours, eager |" in out and "| ours, TwoViews (2 views, stacked) |" in out
+    assert "| one view, eager |" in out and "| simclr | **datagen_gpu** |" in out
+    assert "kornia skipped for simclr: kornia is not installed" in out
+    assert _family("pipeline", "--batch", "2", "--size", "32", "--seconds", "0.01", "--no-peers") == 0
+    out = capsys.readouterr().out
+    assert "| simclr | **datagen_gpu** |" in out and "skipped for simclr" not in out
 
 
 def test_gpu_check_mixing_runs_on_cpu(capsys):
-    mod = _load("gpu_check_mixing")
-    assert mod.main(["--device", "cpu", "--quick", "--rep", "1"]) == 0
+    assert _family("mixing") == 0
     out = capsys.readouterr().out
-    assert "0 failure(s)" in out and "| mochi_logits_backward (queue float16) |" in out
+    assert "0 failure(s) in mixing ops" in out and "| mochi_logits_backward (queue float16) |" in out
+
+
+def test_gpu_check_audio_runs_on_cpu(capsys):
+    assert _family("audio", "--rep", "10") == 0
+    out = capsys.readouterr().out
+    assert "| specaugment_LD_mean |" in out and "0 failure(s) in audio ops" in out
 
 
 def test_gpu_check_data_runs_on_cpu(capsys, tmp_path):
-    mod = _load("gpu_check_data")
-    assert mod.main(["--device", "cpu", "--images", "24", "--batch", "8", "--size", "32", "--threads", "2",
-                     "--batches", "1", "--root", str(tmp_path / "photos"), "--no-pytest"]) == 0
+    assert _family("data", "--images", "24", "--batch", "8", "--size", "32", "--threads", "2", "--batches", "1",
+                   "--root", str(tmp_path / "photos"), "--no-pytest") == 0
     out = capsys.readouterr().out
     assert "0 failure(s) in the data check" in out
     assert "| b  DeviceLoader on cpu, two views |" in out and '| decode="gpu", decode only |' in out
+
+
+def test_unknown_family_is_rejected(capsys):
+    with pytest.raises(SystemExit):
+        _family("video")
+    assert "--families: unknown ['video']" in capsys.readouterr().err

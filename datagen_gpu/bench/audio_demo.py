@@ -6,15 +6,15 @@ bursts, goes through ``torch.stft`` and a mel filterbank to a log-mel
 spectrogram; ``SpecAugment("LD")`` masks it; both are rendered one above
 the other (low frequencies at the bottom) into a PNG::
 
-    python -m datagen_gpu.audio_demo out/specaugment.png
+    python -m datagen_gpu.bench.audio_demo out/specaugment.png
 """
 import math
-import struct
 import sys
-import zlib
 from pathlib import Path
 
 import torch
+
+from .plots import save_png
 
 SAMPLE_RATE = 16000
 N_FFT, HOP, WIN = 512, 160, 400
@@ -113,39 +113,15 @@ def colorize(values: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return rgb.round().to(torch.uint8)
 
 
-def write_png(path, rgb: torch.Tensor) -> None:
-    """Write an (H, W, 3) uint8 tensor as an 8-bit RGB PNG (Pillow when present, else zlib)."""
-    arr = rgb.contiguous()
-    try:
-        from PIL import Image
-    except ImportError:
-        Image = None
-    if Image is not None:
-        Image.fromarray(arr.numpy(), "RGB").save(path)
-        return
-    h, w, _ = arr.shape
-    raw = b"".join(b"\x00" + bytes(arr[r].flatten().tolist()) for r in range(h))
-
-    def chunk(tag, data):
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
-
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
-        f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
-        f.write(chunk(b"IEND", b""))
-
-
 def render_specaugment_demo(path, seed: int = 0, policy: str = "LD") -> Path:
     """Render the before/after SpecAugment picture to ``path`` (PNG) and return the path.
 
     Top panel: the log-mel spectrogram of :func:`synthesize_speech`; bottom:
     the same after ``SpecAugment(policy, seed=seed)`` (masks filled with the
     spectrogram's mean). Low frequencies at the bottom, one column per
-    10 ms frame, two rows per mel bin.
+    10 ms frame, two rows per mel bin. Needs Pillow.
     """
-    from .transforms import SpecAugment
+    from ..transforms import SpecAugment
 
     spec = log_mel(synthesize_speech(seed=seed))  # (80, frames)
     masked = SpecAugment(policy, seed=seed)(spec[None], sample_ids=torch.tensor([seed]))[0]
@@ -154,10 +130,7 @@ def render_specaugment_demo(path, seed: int = 0, policy: str = "LD") -> Path:
     panels = [p.repeat_interleave(2, 0) for p in panels]
     gap = torch.full((6, panels[0].shape[1], 3), 255, dtype=torch.uint8)
     image = torch.cat([panels[0], gap, panels[1]], 0)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_png(path, image)
-    return path
+    return Path(save_png(path, image))
 
 
 if __name__ == "__main__":  # pragma: no cover

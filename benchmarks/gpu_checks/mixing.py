@@ -1,9 +1,7 @@
-"""GPU check of the mixing ops (mix, mochi_*): correctness against the CPU kernels, then timings.
+"""GPU check, mixing ops (mix, mochi_*): correctness against the CPU kernels, then timings.
 
-    python benchmarks/gpu_check_mixing.py [--device cuda] [--quick]
-
-``mixing_cases()`` is what benchmarks/gpu_check.py imports to add these ops
-to its run; ``check_cases()`` runs them on one device and returns table rows.
+The ``mixing`` family of ``benchmarks/gpu_check.py`` (``--families mixing``);
+``check_cases()`` runs ``mixing_cases()`` on one device and returns table rows.
 For every case the inputs are made on the CPU, the op runs on the device
 (Triton kernels on CUDA) and on the CPU (C++ kernels) with the same values,
 and *each* output is judged against the float64 reference (datagen_gpu.reference)
@@ -16,25 +14,19 @@ the bytes a kernel must move (images read twice and written once; for
 MoCHi, the two parent rows per synthetic point plus the outputs). On the
 CPU, ``--device cpu`` smoke-tests the script without a GPU.
 """
-import argparse
-import os
-import sys
-import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _gpu_common import ensure_built, judge, time_ms  # noqa: E402
+import torch
 
-ensure_built()
-
-import torch  # noqa: E402
-from datagen_gpu import functional as F  # noqa: E402
-from datagen_gpu import reference as R  # noqa: E402
-from datagen_gpu.params import uniform  # noqa: E402
-from datagen_gpu.params.mixing import (cutmix_boxes_timm, flip_permutation, mochi_draws,  # noqa: E402
+from datagen_gpu import functional as F
+from datagen_gpu import reference as R
+from datagen_gpu.params import uniform
+from datagen_gpu.params.mixing import (cutmix_boxes_timm, flip_permutation, mochi_draws,
                                        mochi_indices)
-from datagen_gpu.testing import random_images  # noqa: E402
+from datagen_gpu.testing import random_images
+
+from .common import device_name, judge, print_table, time_ms
 
 
 @dataclass
@@ -195,24 +187,12 @@ def check_cases(cases, device, rep_ms=100):
     return rows, failures
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--rep", type=int, default=100, help="do_bench rep time in ms")
-    args = p.parse_args(argv)
-    t0 = time.time()
-    name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
-    print(f"datagen_gpu mixing check on {name}, torch {torch.__version__}")
+def run(args) -> int:
+    """The mixing section: prints its table, returns the failure count."""
+    print(f"== mixing ops on {device_name(args.device)}, torch {torch.__version__}", flush=True)
     rows, failures = check_cases(mixing_cases(quick=args.quick), args.device, args.rep)
-    print(f"\ntotal {time.time() - t0:.0f} s\n")
-    print("| case | ms | GB/s (min. traffic) | device and CPU kernel vs float64 | max abs(device - CPU) |")
-    print("|---|---:|---:|---|---:|")
-    for case, ms, gbs, status, diff in rows:
-        print(f"| {case} | {ms:.3f} | {gbs:.1f} | {status} | {diff} |")
-    print(f"\n{failures} failure(s)")
-    return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    print()
+    print_table(["case", "ms", "GB/s (min. traffic)", "device and CPU kernel vs float64", "max abs(device - CPU)"],
+                [(case, f"{ms:.3f}", f"{gbs:.1f}", status, diff) for case, ms, gbs, status, diff in rows])
+    print(f"\n{failures} failure(s) in mixing ops\n")
+    return failures

@@ -1,11 +1,10 @@
-"""GPU check of the data pipeline: files -> DeviceLoader on the device, decode on the GPU, interop.
+"""GPU check, data pipeline: files -> DeviceLoader on the device, decode on the GPU, interop.
 
-Part of ``benchmarks/gpu_check.py`` (family ``data``); runs alone too::
-
-    python benchmarks/gpu_check_data.py [--device cuda] [--images 768] [--batch 128] [--threads 8] [--quick]
-
-On a folder of JPEG photos made at the start (``make_photo_folder``, nothing
-downloaded) it measures (a) decoding alone with ``ThreadLoader`` and (b)
+The ``data`` family of ``benchmarks/gpu_check.py`` (``--families data``; its
+``--images``, ``--threads``, ``--batches``, ``--root``, ``--no-pytest`` and, capped
+at 128, ``--batch``; views at 224 for ``--size 256``). On a folder of JPEG
+photos made at the start (``make_photo_folder``, nothing downloaded) it
+measures (a) decoding alone with ``ThreadLoader`` and (b)
 ``DeviceLoader(ThreadLoader(...), TwoViews(simclr_view()))`` on the device
 (crop-aware, the default), whose target is >= 85% of (a): augmentation leaves
 the CPU. It checks (b)'s views against the same loader on the CPU (the Triton
@@ -14,25 +13,19 @@ a loose bound), runs the loader with ``torch.cuda.set_sync_debug_mode("error")``
 (no host synchronization per batch), decodes with ``decode="gpu"`` (nvImageCodec
 or torchvision's nvJPEG, whichever is installed) and reports its throughput
 and its difference from the CPU decode, then runs the CuPy interop tests and
-the DALI mixed-pipeline tests when CuPy / DALI are installed. ``--device cpu``
-smoke-tests the script without a GPU.
+the DALI mixed-pipeline tests when CuPy / DALI are installed.
 """
-import argparse
-import os
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _gpu_common import ROOT, ensure_built  # noqa: E402
+import torch
 
-ensure_built()
+from datagen_gpu.data import DeviceLoader, ImageFolder, ThreadLoader
+from datagen_gpu.data.photo_folder import make_photo_folder
+from datagen_gpu.presets import TwoViews, simclr_view
 
-import torch  # noqa: E402
-
-from datagen_gpu.data import DeviceLoader, ImageFolder, ThreadLoader  # noqa: E402
-from datagen_gpu.data.photo_folder import make_photo_folder  # noqa: E402
-from datagen_gpu.presets import TwoViews, simclr_view  # noqa: E402
+from .common import ROOT, device_name, print_table
 
 VIEW_BOUND = 0.05  # normalized units; Triton vs C++ differ by float32 rounding (~1e-5)
 
@@ -72,42 +65,30 @@ def pytest_run(args_):
     return res.returncode in (0, 5), last
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--images", type=int, default=768)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--size", type=int, default=224)
-    p.add_argument("--threads", type=int, default=min(8, os.cpu_count() or 1))
-    p.add_argument("--batches", type=int, default=4)
-    p.add_argument("--root", default=os.path.join(ROOT, "out", "gpu_check_photos"))
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--rep", type=int, default=None, help="accepted for gpu_check.py; unused")
-    p.add_argument("--no-pytest", action="store_true", help="skip the CuPy / DALI test runs")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.images, args.batch, args.batches = min(args.images, 256), min(args.batch, 64), 2
+def run(args) -> int:
+    """The data section: prints its table, returns the failure count."""
+    batch, size = min(args.batch, 128), round(args.size * 224 / 256)
+    images, batches = (min(args.images, 256), 2) if args.quick else (args.images, args.batches)
     device = torch.device(args.device)
     t0 = time.time()
-    root = make_photo_folder(args.root, args.images)
-    name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
-    print(f"datagen_gpu data check on {name}, torch {torch.__version__}, B={args.batch}, "
-          f"{args.threads} decode threads, {args.images} photos", flush=True)
+    root = make_photo_folder(args.root, images)
+    print(f"== data on {device_name(device)}, torch {torch.__version__}, B={batch}, "
+          f"{args.threads} decode threads, {images} photos", flush=True)
     rows, failures = [], 0
 
     def source(decode="cpu", shuffle=False):
-        return ThreadLoader(ImageFolder(root, decode=decode), args.batch, shuffle=shuffle, num_threads=args.threads)
+        return ThreadLoader(ImageFolder(root, decode=decode), batch, shuffle=shuffle, num_threads=args.threads)
 
-    a = rate(source(), args.batches)
+    a = rate(source(), batches)
     rows.append(("a  decode only (ThreadLoader)", f"{a:.0f} img/s", ""))
-    view = TwoViews(simclr_view(args.size))
-    b = rate(DeviceLoader(source(shuffle=True), view, device=device), args.batches)
+    view = TwoViews(simclr_view(size))
+    b = rate(DeviceLoader(source(shuffle=True), view, device=device), batches)
     ok = device.type != "cuda" or b >= 0.85 * a
     rows.append((f"b  DeviceLoader on {device.type}, two views", f"{b:.0f} img/s",
                  f"{b / a:.0%} of a (target >= 85% on CUDA)" + ("" if ok else " MISSED")))
 
     # views on the device == views on the CPU (first batch's sample ids)
-    wanted = set(range(min(args.batch, 32)))
+    wanted = set(range(min(batch, 32)))
     ref = views_of(DeviceLoader(source(), view, device="cpu"), wanted)
     got = views_of(DeviceLoader(source(), view, device=device), wanted)
     diff = max(max((got[i][v] - ref[i][v]).abs().max().item() for v in range(2)) for i in wanted)
@@ -126,7 +107,7 @@ def main(argv=None):
             torch.cuda.set_sync_debug_mode("default")
 
     # decode="gpu": the batch decoded on the device in one call
-    g = rate(DeviceLoader(source("gpu"), None, device=device), args.batches)
+    g = rate(DeviceLoader(source("gpu"), None, device=device), batches)
     cpu_imgs = next(iter(DeviceLoader(source(), None, device="cpu"))).images
     gpu_imgs = next(iter(DeviceLoader(source("gpu"), None, device=device))).images
     dec = max((x.float().cpu() - y.float()).abs().mean().item() for x, y in zip(gpu_imgs, cpu_imgs))
@@ -140,13 +121,6 @@ def main(argv=None):
         rows.append((label, last, "ok" if ok else "FAIL"))
 
     print(f"\ntotal {time.time() - t0:.0f} s\n")
-    print("| check | result | note |")
-    print("|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    print(f"\n{failures} failure(s) in the data check")
-    return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    print_table(["check", "result", "note"], rows)
+    print(f"\n{failures} failure(s) in the data check\n")
+    return failures

@@ -1,10 +1,10 @@
-"""Shared by the gpu_check scripts: build-if-needed, timing, copy bandwidth."""
+"""Shared by the GPU check's sections: build-if-needed, timing, judging against float64, CUDA graphs."""
 import os
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def ensure_built():
@@ -33,14 +33,32 @@ def time_ms(fn, device, rep_ms):
     return best
 
 
-def copy_gbs(device, rep_ms):
+def copy_gbs(device, rep_ms=None):
     """Measured device-to-device copy bandwidth, bytes read + written per second, in GB/s."""
+    from datagen_gpu.bench.timing import copy_bandwidth
+
+    return copy_bandwidth(device)
+
+
+def device_name(device) -> str:
+    """The GPU's name, or "cpu"."""
     import torch
 
-    n = (1 << 28) if device.type == "cuda" else (1 << 25)
-    src = torch.empty(n, dtype=torch.uint8, device=device)
-    dst = torch.empty_like(src)
-    return 2 * n / (time_ms(lambda: dst.copy_(src), device, rep_ms) * 1e-3) / 1e9
+    device = torch.device(device)
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def ref_samples(batch, n=4):
+    """The samples judged against the (per-sample, float64) reference: spread over the batch."""
+    return sorted({round(i * (batch - 1) / max(n - 1, 1)) for i in range(n)}) if batch else []
+
+
+def print_table(head, rows):
+    """A markdown table: ``head`` (column titles), ``rows`` (tuples of cells, already formatted)."""
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
 
 
 # ---------------------------------------------------------------- judging against float64

@@ -1,11 +1,6 @@
-"""GPU check of the audio kernels: Triton vs C++ on the same inputs, then timings vs copy bandwidth.
+"""GPU check, audio kernels: Triton vs C++ on the same inputs, then timings vs copy bandwidth.
 
-``audio_cases()`` is what benchmarks/gpu_check.py imports to add the audio
-ops to its table; this file also runs alone::
-
-    python benchmarks/gpu_check_audio.py                 # CUDA when available
-    python benchmarks/gpu_check_audio.py --device cpu    # smoke test: C++ kernels, wall clock
-
+The ``audio`` family of ``benchmarks/gpu_check.py`` (``--families audio``).
 For every case and dtype (float32, float16, bfloat16) the op runs on the
 device and on the CPU (C++ kernel) with the same parameters; *each* output
 must be within the per-dtype tolerance of datagen_gpu.testing of the float64
@@ -13,29 +8,22 @@ reference (datagen_gpu.reference) on samples spread over the batch, the
 absolute part scaled to the data's range (the table's atol is for values in
 [0, 1]; these are dB values, |x| up to ~90). The device-vs-CPU difference is
 reported as a number, not judged (the GPU fuses multiply-adds and sums the
-"mean" fill in another order). Each case is then timed (triton.testing.do_bench on CUDA) on float32 B=64 x 128
-mel x 1000 frames (mixup also on 64 one-second 16 kHz waveforms), and its
+"mean" fill in another order). Each case is then timed (triton.testing.do_bench
+on CUDA) on float32 B=64 x 128 mel x 1000 frames (mixup also on 64 one-second 16 kHz waveforms), and its
 effective GB/s (input bytes + output bytes, each once) is compared with a
 measured device-to-device copy. The target on a GPU is >= 70% of the copy.
 """
-import argparse
-import os
-import sys
-import time
 from dataclasses import dataclass
 from typing import Callable, Dict
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _gpu_common import copy_gbs, ensure_built, judge, time_ms, verdict  # noqa: E402
+import torch
 
-ensure_built()
+from datagen_gpu import functional as F
+from datagen_gpu import reference as R
+from datagen_gpu.testing import TOLERANCES
+from datagen_gpu.transforms import AudioMixup, FrequencyShift, SpecAugment
 
-import torch  # noqa: E402
-
-from datagen_gpu import functional as F  # noqa: E402
-from datagen_gpu import reference as R  # noqa: E402
-from datagen_gpu.testing import TOLERANCES  # noqa: E402
-from datagen_gpu.transforms import AudioMixup, FrequencyShift, SpecAugment  # noqa: E402
+from .common import copy_gbs, device_name, judge, print_table, ref_samples, time_ms, verdict
 
 AUDIO_DTYPES = [torch.float32, torch.float16, torch.bfloat16]
 
@@ -133,11 +121,6 @@ def audio_cases(batch=64, n_mels=128, frames=1000, wave_len=16000, seed=0):
     ]
 
 
-def ref_samples(batch, n=4):
-    """The samples judged against the (per-sample, float64) reference: spread over the batch."""
-    return sorted({round(i * (batch - 1) / max(n - 1, 1)) for i in range(n)}) if batch else []
-
-
 def check(device, cases, rep_ms):
     """(rows, failures): rows of (name, ms, GB/s, device excess, CPU excess, max |dev - CPU|,
     that in tolerance units), the excesses over the tolerance being the worst over dtypes."""
@@ -172,29 +155,18 @@ def check(device, cases, rep_ms):
     return rows, failures
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--rep", type=int, default=200, help="timing budget per case in ms")
-    p.add_argument("--quick", action="store_true", help="B=8, fewer repeats")
-    args = p.parse_args(argv)
+def run(args) -> int:
+    """The audio section: prints its table, returns the failure count (``--quick``: B=8, fewer repeats)."""
     device = torch.device(args.device)
     batch = 8 if args.quick else 64
     rep = min(args.rep, 50) if args.quick else args.rep
-    t0 = time.time()
-    name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
-    print(f"datagen_gpu audio check on {name}, torch {torch.__version__}, B={batch}")
+    print(f"== audio ops on {device_name(device)}, torch {torch.__version__}, B={batch}", flush=True)
     rows, failures = check(device, audio_cases(batch=batch), rep)
     bw = copy_gbs(device, rep)
-    print(f"\ncopy bandwidth (read+write): {bw:.0f} GB/s; total {time.time() - t0:.0f} s\n")
-    print("| op | ms | GB/s | % of copy | device vs float64 | C++ kernel vs float64 | max abs(device - CPU) |")
-    print("|---|---:|---:|---:|---|---|---:|")
-    for op, ms, gbs, dev, cpu, diff, ratio in rows:
-        print(f"| {op} | {ms:.3f} | {gbs:.0f} | {100 * gbs / bw:.0f}% | {verdict(dev)} | {verdict(cpu)} | "
-              f"{diff:.2g} ({ratio:.2f} tol) |")
-    print(f"\n{failures} failure(s)")
-    return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    print(f"\ncopy bandwidth (read+write): {bw:.0f} GB/s\n")
+    print_table(["op", "ms", "GB/s", "% of copy", "device vs float64", "C++ kernel vs float64",
+                 "max abs(device - CPU)"],
+                [(op, f"{ms:.3f}", f"{gbs:.0f}", f"{100 * gbs / bw:.0f}%", verdict(dev), verdict(cpu),
+                  f"{diff:.2g} ({ratio:.2f} tol)") for op, ms, gbs, dev, cpu, diff, ratio in rows])
+    print(f"\n{failures} failure(s) in audio ops\n")
+    return failures

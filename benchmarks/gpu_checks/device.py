@@ -1,9 +1,7 @@
 """The device sections of benchmarks/gpu_check.py: opcheck, CUDA graphs, a 16384^2 launch, the CUDA tests.
 
 Each section returns ``(rows, failures)``; a row is ``(section, case, status, detail)``
-and gpu_check.py prints them in its last table. Alone::
-
-    python benchmarks/gpu_check_device.py [--device cuda] [--sections opcheck,graphs,big,pytest]
+and gpu_check.py prints them in its last table (``--sections opcheck,graphs,big,pytest``).
 
 - ``opcheck``: ``torch.library.opcheck`` (schema, autograd registration, fake tensor,
   AOT dispatch) of every datagen_gpu op on the device's tensors, with the op-level
@@ -25,28 +23,23 @@ and gpu_check.py prints them in its last table. Alone::
   every kernel test parametrized over backends, plus the tests named for CUDA), within
   the time left of the 5-minute budget; a run cut short reports what it ran.
 """
-import argparse
 import math
-import os
 import re
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _gpu_common import ROOT, capture_graph, ensure_built, sync_debug  # noqa: E402
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
-ensure_built()
+import datagen_gpu.functional as F
+from datagen_gpu import reference as R
+from datagen_gpu._checks.sync import HostTransfers
+from datagen_gpu.params import uniform
+from datagen_gpu.presets import IMAGENET_MEAN, IMAGENET_STD, TwoViews, simclr_view
+from datagen_gpu.testing import TOLERANCES, max_violation
 
-import torch  # noqa: E402
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
-
-import datagen_gpu.functional as F  # noqa: E402
-from datagen_gpu import reference as R  # noqa: E402
-from datagen_gpu._checks.sync import HostTransfers  # noqa: E402
-from datagen_gpu.params import uniform  # noqa: E402
-from datagen_gpu.presets import IMAGENET_MEAN, IMAGENET_STD, TwoViews, simclr_view  # noqa: E402
-from datagen_gpu.testing import TOLERANCES, max_violation  # noqa: E402
+from .common import ROOT, capture_graph, print_table, sync_debug
 
 NORM_ATOL = TOLERANCES[torch.float32][0] / min(IMAGENET_STD)  # normalize scales errors by 1 / std
 
@@ -180,12 +173,12 @@ def _warm_call_row(case, fn):
 
 def graph_rows(device, batch=64, size=256):
     """CUDA graph capture/replay and warm eager calls without host synchronization (see module doc)."""
-    import pipeline_cases as pc
+    from datagen_gpu.bench.inputs import image_batch
 
     if torch.device(device).type != "cuda":
         return [("graphs", "all", "skipped", "needs CUDA (graph capture, sync debug mode)")], 0
     rows, failures = [], 0
-    images = pc.make_images(batch, size).to(device)
+    images = image_batch(batch, size, "procedural", device=device)
     ids = torch.arange(batch, device=device)
     for name, module in (("SimCLR Compose", simclr_view(224)), ("TwoViews(SimCLR)", TwoViews(simclr_view(224)))):
         row, bad, eager = _warm_call_row(f"{name}: eager, sample_ids", lambda: module(images, sample_ids=ids))
@@ -455,32 +448,5 @@ def run_sections(device, sections, *, big_size, budget_end, batch=64, opcheck_op
     return rows, failures
 
 
-def print_table(rows):
-    print("| section | case | result | detail |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--sections", default=",".join(SECTIONS))
-    p.add_argument("--big-size", type=int, default=None, help="image side of the big launch "
-                   "(default 16384 on CUDA, skipped on the CPU)")
-    p.add_argument("--budget", type=float, default=280.0, help="seconds for the whole run (pytest gets the rest)")
-    p.add_argument("--opcheck-ops", default=None, help="comma-separated op names (default: all)")
-    args = p.parse_args(argv)
-    dev = torch.device(args.device)
-    big = args.big_size if args.big_size is not None else (16384 if dev.type == "cuda" else 0)
-    ops = None if args.opcheck_ops is None else set(args.opcheck_ops.split(","))
-    rows, failures = run_sections(dev, set(args.sections.split(",")), big_size=big,
-                                  budget_end=time.time() + args.budget, opcheck_ops=ops)
-    print()
-    print_table(rows)
-    print(f"\n{failures} failure(s) in the device sections")
-    return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def print_rows(rows):
+    print_table(["section", "case", "result", "detail"], rows)
