@@ -15,8 +15,12 @@ Families (``--families``, in this order; each in ``benchmarks/gpu_checks/``):
 4. ``pipeline``: the SimCLR view's correctness, CUDA-graph capture, its share of
    the copy bandwidth, and ``datagen-gpu bench --pipeline simclr`` on the device
    against every installed peer (``datagen_gpu.bench``);
-5. ``image``: every image op in uint8, float16, bfloat16 and float32, device and
-   CPU kernel each judged against the float64 reference, timed against a copy.
+5. ``policies``: ``presets.imagenet_train`` (TrivialAugmentWide, RandAugment, AugMix)
+   on the device vs the CPU kernels, its launch sequence for two operation mixes, CUDA-graph
+   capture, timings, and ``datagen-gpu bench --pipeline imagenet`` against the peers;
+6. ``image``: every image op (the policies' affine / pixel_ops / erase included) in uint8,
+   float16, bfloat16 and float32, device and CPU kernel each judged against the float64
+   reference, timed against a copy.
 
 Then the device sections (``--sections``, ``gpu_checks/device.py``):
 ``torch.library.opcheck`` of every op on the device's tensors; CUDA-graph
@@ -41,9 +45,10 @@ ensure_built()
 
 import torch  # noqa: E402
 
-from gpu_checks import audio, data, device, images, mixing, pipeline  # noqa: E402
+from gpu_checks import audio, data, device, images, mixing, pipeline, policies  # noqa: E402
 
-FAMILIES = {"data": data, "audio": audio, "mixing": mixing, "pipeline": pipeline, "image": images}
+FAMILIES = {"data": data, "audio": audio, "mixing": mixing, "pipeline": pipeline, "policies": policies,
+            "image": images}
 BUDGET_S = 285  # the whole run, pytest section included
 
 

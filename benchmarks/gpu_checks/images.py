@@ -36,6 +36,15 @@ def make_params(B, H, W, gen):
         "b": u(0.6, 1.4), "c": u(0.6, 1.4), "s": u(0.6, 1.4), "h": u(-0.1, 0.1),
         "sigma": u(0.1, 2.0), "thr": u(0.3, 0.9),
         "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+        # the policies' ops: a per-sample affine map (bilinear: continuous in the map, so a
+        # float32 device map is judged fairly), continuous pixel ops, erase boxes
+        "angle": u(-30.0, 30.0), "scale": u(0.8, 1.2),
+        "translate": torch.stack([u(-20.0, 20.0), u(-20.0, 20.0)], 1).round(),
+        "shear": torch.stack([u(-15.0, 15.0), u(-15.0, 15.0)], 1),
+        "pixop": torch.tensor([0, 1, 2, 3, 4, 7, 9])[torch.randint(0, 7, (B,), generator=gen)],
+        "pixmag": u(0.1, 1.9),
+        "erase": torch.stack([top, left, (side / 2).floor(), (side / 3).floor()], 1).to(torch.int64),
+        "erase_value": torch.rand(B, 3, generator=gen),
     }
 
 
@@ -71,6 +80,14 @@ def make_cases(P, device, idx):
                           lambda u, dt: R.gaussian_blur(u, 23, r["sigma"])),
         "normalize": (lambda x: F.normalize(x, d["mean"], d["std"]),
                       lambda u, dt: R.normalize(u, r["mean"], r["std"])),
+        "affine": (lambda x: F.affine(x, d["angle"], d["translate"], d["scale"], d["shear"],
+                                      interpolation="bilinear", fill=None),
+                   lambda u, dt: R.affine(u, r["angle"], r["translate"], r["scale"], r["shear"],
+                                          interpolation="bilinear")),
+        "pixel_ops": (lambda x: F.pixel_ops(x, d["pixop"], d["pixmag"]),
+                      lambda u, dt: R.pixel_ops(u, r["pixop"], r["pixmag"], dt)),
+        "erase": (lambda x: F.erase(x, d["erase"], d["erase_value"] * (255 if x.dtype == torch.uint8 else 1)),
+                  lambda u, dt: R.erase(u, r["erase"], r["erase_value"])),
         # crop + flip + jitter + grayscale + normalize in one pass (no solarize: its
         # threshold is a discontinuity where float32 orders may legitimately differ)
         "fused_augment": (
@@ -82,8 +99,11 @@ def make_cases(P, device, idx):
                                           r["c"], r["s"], r["h"], r["order"], ~r["coin"],
                                           mean=r["mean"], std=r["std"])),
     }
-    return {k: (fn, ref, norm_atol if k in ("normalize", "fused_augment") else None)
-            for k, (fn, ref) in cases.items()}
+    # the warp's map is float32 on both paths (the reference's is float64): a coordinate off by
+    # ~1e-7 of the image size moves a bilinear value by up to that times the local gradient
+    warp_atol = lambda dt: max(TOLERANCES[dt][0], 5e-5)  # noqa: E731
+    atols = {"normalize": norm_atol, "fused_augment": norm_atol, "affine": warp_atol}
+    return {k: (fn, ref, atols.get(k)) for k, (fn, ref) in cases.items()}
 
 
 def check(args):
@@ -107,7 +127,8 @@ def check(args):
             try:
                 out_dev = fn(x_cpu.to(device)).cpu()
                 out_cpu = cpu_cases[name][0](x_cpu)
-                j = judge(out_dev, out_cpu, ref(R.to_unit(x_cpu[idx]), dtype), idx, atol)
+                j = judge(out_dev, out_cpu, ref(R.to_unit(x_cpu[idx]), dtype), idx,
+                          atol(dtype) if callable(atol) else atol)
             except Exception as exc:  # report and go on: the table shows what broke
                 print(f"FAIL {name} {dtype}: {type(exc).__name__}: {exc}")
                 failures += 1
