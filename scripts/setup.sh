@@ -35,6 +35,12 @@ if [[ ",${EXTRAS:-}," == *",peers,"* ]]; then
   # torch (a torchvision for another torch would replace it with a multi-GB CUDA build)
   "$PY" -m pip install -q "$TORCH_SPEC" torchvision kornia timm
 fi
+# torchvision's Python package alone (no dependencies, 23 MB): the parity tests run its
+# transforms on this torch (tests/_backends.py torchvision_or_skip; scripts/test.sh points
+# them at it). Not an import path of the venv: nothing else sees it.
+if ! "$PY" -c "import torchvision" 2>/dev/null && [ ! -d "$VENV/torchvision-py/torchvision" ]; then
+  "$PY" -m pip install -q --no-deps --target "$VENV/torchvision-py" torchvision==0.29.1
+fi
 # --no-build-isolation: build against the torch installed above. Skipped when the
 # package is already installed and no C++ source is newer than the built library.
 SO=$(ls datagen_gpu/_C*.so 2>/dev/null | head -n 1 || true)
