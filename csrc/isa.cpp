@@ -24,6 +24,12 @@ namespace datagen_gpu {
                      float* out);                                                             \
   void interleave8(const float* const* rows, int64_t n, float* ib);                           \
   void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib);                      \
+  int64_t affine_nearest_taps(const AffineRow& row, int64_t* o);                              \
+  void affine_bilinear_taps(const AffineRow& row, const BilinearTaps& taps, int64_t* counts); \
+  void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,   \
+                       float fill, float* out);                                               \
+  void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,  \
+                    float fill, float* out);                                                  \
   }
 
 DATAGEN_DECLARE_ISA(isa_default)
@@ -97,6 +103,24 @@ void interleave8(const float* const* rows, int64_t n, float* ib) {
 
 void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib) {
   DATAGEN_DISPATCH(interleave8_u8, rows, n, ib);
+}
+
+int64_t affine_nearest_taps(const AffineRow& row, int64_t* o) {
+  DATAGEN_DISPATCH(affine_nearest_taps, row, o);
+}
+
+void affine_bilinear_taps(const AffineRow& row, const BilinearTaps& taps, int64_t* counts) {
+  DATAGEN_DISPATCH(affine_bilinear_taps, row, taps, counts);
+}
+
+void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,
+                     float fill, float* out) {
+  DATAGEN_DISPATCH(affine_blend_u8, taps, v, lo, hi, fill, out);
+}
+
+void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,
+                  float fill, float* out) {
+  DATAGEN_DISPATCH(affine_blend, taps, v, lo, hi, fill, out);
 }
 
 }  // namespace datagen_gpu

@@ -15,6 +15,7 @@ namespace DATAGEN_ISA {
 
 #include "isa_vector.h"
 #include "color_pixels.h"
+#include "affine_kernels.h"
 
 // Steps [begin, end) of the plan on one RGB pixel (or kVec of them).
 template <typename T>
