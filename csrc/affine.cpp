@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -168,6 +169,81 @@ void shift_rows_float(const Warp& w, int64_t b, int64_t i0, int64_t i1, int64_t 
   }
 }
 
+// ------------------------------------------------------------------ prefetch
+
+// Software prefetch (to L2) of the source box a work item reads: the bounding box
+// of its rows' source coordinates, one pixel wider. A rotated row reads a few
+// pixels from each of many source rows, a pattern the hardware prefetchers do not
+// follow, so the gathers would wait on memory; the work loop plans the next item
+// and issues its lines spread over the rows of the current one.
+class Prefetcher {
+ public:
+  void plan(const Warp& w, int64_t b, int64_t i0, int64_t i1) {
+    left_ = 0;
+    const float* m = w.mat + b * 6;
+    const ImageView& s = w.src;
+    int64_t dx, dy;
+    if (shift_of(m, s.H, s.W, dx, dy)) return;  // row copies: the hardware prefetches them
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (const double i : {static_cast<double>(i0), static_cast<double>(i1 - 1)}) {
+      for (const double j : {0.0, static_cast<double>(s.W - 1)}) {
+        const double x = m[0] * j + m[1] * i + m[2], y = m[3] * j + m[4] * i + m[5];
+        if (!std::isfinite(x) || !std::isfinite(y)) return;
+        x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+      }
+    }
+    if (x1 < -1.0 || x0 > s.W || y1 < -1.0 || y0 > s.H) return;  // all outside
+    const auto index = [](double v, int64_t n) {
+      return static_cast<int64_t>(std::clamp(v, 0.0, static_cast<double>(n - 1)));
+    };
+    const int64_t xa = index(std::floor(x0) - 1.0, s.W), xb = index(std::ceil(x1) + 1.0, s.W);
+    row_ = index(std::floor(y0) - 1.0, s.H);
+    last_row_ = index(std::ceil(y1) + 1.0, s.H);
+    const int64_t es = s.elem_size;
+    const bool interleaved = s.sC == 1 && s.C > 1;  // channels-last: one box for all channels
+    planes_ = interleaved ? 1 : s.C;
+    plane_bytes_ = s.sC * es;
+    row_bytes_ = s.sH * es;
+    lo_ = xa * s.sW * es;
+    hi_ = (xb * s.sW + (interleaved ? s.C - 1 : 0)) * es + es - 1;
+    base_ = s.data + b * s.sB * es;
+    first_row_ = row_;
+    plane_ = 0;
+    left_ = planes_ * (last_row_ - row_ + 1) * ((hi_ - lo_) / 64 + 2);
+    start_row();
+  }
+
+  // Issues about 1 / rows of the lines left (rows: the rows left in the current item).
+  void step(int64_t rows) {
+    int64_t n = (left_ + std::max<int64_t>(rows, 1) - 1) / std::max<int64_t>(rows, 1);
+    for (; n > 0 && left_ > 0; --n, --left_) {
+      __builtin_prefetch(addr_, 0, 2);
+      addr_ += 64;
+      if (addr_ > end_ && !next_row()) left_ = 1;
+    }
+  }
+
+ private:
+  void start_row() {
+    const char* r = base_ + plane_ * plane_bytes_ + row_ * row_bytes_;
+    addr_ = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(r + lo_) & ~uintptr_t{63});
+    end_ = r + hi_;
+  }
+  bool next_row() {
+    if (++row_ > last_row_) {
+      row_ = first_row_;
+      if (++plane_ >= planes_) return false;
+    }
+    start_row();
+    return true;
+  }
+
+  const char* base_ = nullptr;
+  const char *addr_ = nullptr, *end_ = nullptr;
+  int64_t planes_ = 0, plane_bytes_ = 0, row_bytes_ = 0, lo_ = 0, hi_ = 0;
+  int64_t plane_ = 0, row_ = 0, first_row_ = 0, last_row_ = 0, left_ = 0;
+};
+
 // ------------------------------------------------------------------ general maps
 
 // Per-thread buffers of one output row: the taps, a float row, and for up to
@@ -177,11 +253,11 @@ constexpr int kGroup = 4;
 
 struct Scratch {
   int64_t n;  // W + kAffinePad
-  std::vector<int64_t> o;
+  std::vector<int64_t> o, border;
   std::vector<float> w, row, quad;
   std::vector<uint32_t> raw;
   explicit Scratch(int64_t W)
-      : n(W + kAffinePad), o(n), w(5 * n), row(n), quad(4 * n), raw(kGroup * n) {}
+      : n(W + kAffinePad), o(n), border(4 * n), w(5 * n), row(n), quad(4 * n), raw(kGroup * n) {}
   BilinearTaps taps() {
     float* p = w.data();
     return {o.data(), p, p + n, p + 2 * n, p + 3 * n, p + 4 * n};
@@ -198,13 +274,84 @@ AffineRow row_of(const Warp& w, const float* m, int64_t i) {
           w.src.W, w.src.H, w.src.sH, w.src.sW};
 }
 
-// [lo, hi): the first and one past the last j in [n0, n1) with o[j] >= floor_value.
-void span_of(const int64_t* o, int64_t n0, int64_t n1, int64_t floor_value, int64_t& lo,
-             int64_t& hi) {
-  lo = n0;
-  while (lo < n1 && o[lo] < floor_value) ++lo;
-  hi = n1;
-  while (hi > lo && o[hi - 1] < floor_value) --hi;
+// ---- which pixels of a row read from inside the image
+//
+// A pixel's class is (round(x), round(y)) (nearest, half to even) or
+// (floor(x), floor(y)) (bilinear), from x and y evaluated as the taps kernels
+// do. Along a row x and y are monotone in j (every rounding step is monotone),
+// so each bound "class >= lo" / "class <= hi" holds on a prefix or a suffix of
+// the row, and the pixels within bounds on both axes are one interval: found
+// exactly from a guess (the real-number crossing) and a few evaluations around
+// it, or by bisection. A non-finite coefficient makes a coordinate NaN or
+// infinite everywhere (m0 = inf: NaN at j = 0 only), which still gives
+// monotone bounds, all (or all but j = 0) outside.
+
+inline double row_x(const AffineRow& r, int64_t j) {
+  return r.m0 * static_cast<double>(j) + r.ci + r.m2;
+}
+inline double row_y(const AffineRow& r, int64_t j) {
+  return r.m3 * static_cast<double>(j) + r.di + r.m5;
+}
+
+// The class of coordinate v, as the taps kernels round it (exact below 2^51,
+// monotone beyond, where every value is far outside).
+template <bool kFloor>
+inline double class_of(double v) {
+  const double r = (v + kAffineRound) - kAffineRound;  // round half to even
+  return kFloor && r > v ? r - 1.0 : r;
+}
+
+// The first j in [0, n] at which q (false, then true; q(n) taken as true) holds.
+template <typename Q>
+int64_t first_true(const Q& q, int64_t n, double guess) {
+  int64_t g = std::isnan(guess) ? 0 : static_cast<int64_t>(std::clamp(std::ceil(guess), 0.0, double(n)));
+  for (int k = 0; k < 4; ++k) {
+    const bool at = g >= n || q(g);
+    if (at && (g == 0 || !q(g - 1))) return g;
+    g += at ? -1 : 1;
+  }
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (q(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+// [start, end): the j in [0, n) with lo <= class(coord(j)) <= hi; coord = slope j + offset.
+template <bool kFloor, typename F>
+void axis_interval(const F& coord, double slope, double offset, double lo, double hi, int64_t n,
+                   int64_t& start, int64_t& end) {
+  const auto ge = [&](int64_t j) { return class_of<kFloor>(coord(j)) >= lo; };
+  const auto le = [&](int64_t j) { return class_of<kFloor>(coord(j)) <= hi; };
+  const auto lt = [&](int64_t j) { return !ge(j); };
+  const auto gt = [&](int64_t j) { return !le(j); };
+  const double half = kFloor ? 0.0 : 0.5;  // where the class changes, in coordinate units
+  const double at_lo = (lo - half - offset) / slope, at_hi = (hi + 1.0 - half - offset) / slope;
+  if (slope >= 0.0) {
+    start = first_true(ge, n, at_lo);
+    end = first_true(gt, n, at_hi);
+  } else {
+    start = first_true(le, n, at_hi);
+    end = first_true(lt, n, at_lo);
+  }
+}
+
+// [start, end): the pixels of row r with (xlo, ylo) <= class <= (xhi, yhi).
+template <bool kFloor>
+void row_interval(const AffineRow& r, double xlo, double xhi, double ylo, double yhi,
+                  int64_t& start, int64_t& end) {
+  int64_t sx, ex, sy, ey;
+  const auto x = [&](int64_t j) { return row_x(r, j); };
+  const auto y = [&](int64_t j) { return row_y(r, j); };
+  axis_interval<kFloor>(x, r.m0, r.ci + r.m2, xlo, xhi, r.W, sx, ex);
+  axis_interval<kFloor>(y, r.m3, r.di + r.m5, ylo, yhi, r.W, sy, ey);
+  start = std::max(sx, sy);
+  end = std::max(start, std::min(ex, ey));
 }
 
 // d[k][j * ds] = p[k][o[j]] for the NC channels k, j in [lo, hi): one pass over the
@@ -242,18 +389,17 @@ void raw_to_float(const T* raw, int64_t lo, int64_t hi, float* out) {
   }
 }
 
-// Nearest row i of sample b: o from affine_nearest_taps, [lo, hi) the inside pixels
-// (when `interval`: all of them; else a per-pixel select). Same dtypes: raw elements
-// gathered straight into the output; else gathered, converted and stored with store_row.
+// Nearest row i of sample b: [lo, hi) the inside pixels, o their offsets (the fill
+// elsewhere). Same dtypes: raw elements gathered straight into the output; else
+// gathered, converted and stored with store_row.
 template <typename T>
 void nearest_row(const Warp& w, int64_t b, int64_t i, const int64_t* o, int64_t lo, int64_t hi,
-                 bool interval, Scratch& s) {
+                 Scratch& s) {
   using E = std::conditional_t<sizeof(T) == 1, uint8_t,
                                std::conditional_t<sizeof(T) == 2, uint16_t, uint32_t>>;
   const ImageView &src = w.src, &dst = w.dst;
   const int64_t W = dst.W, C = dst.C, ds = dst.sW;
   const bool raw = src.dtype == dst.dtype;
-  if (!interval) lo = hi = 0;  // never (affine_kernels.h); below, the select per pixel
   for (int64_t c0 = 0; c0 < C; c0 += kGroup) {
     const int nc = static_cast<int>(std::min<int64_t>(kGroup, C - c0));
     const E* p[kGroup] = {};
@@ -269,56 +415,36 @@ void nearest_row(const Warp& w, int64_t b, int64_t i, const int64_t* o, int64_t 
         const E fe = static_cast<E>(element_bits(dst.dtype, f));
         for (int64_t j = 0; j < lo; ++j) d[k][j * ds] = fe;
         for (int64_t j = hi; j < W; ++j) d[k][j * ds] = fe;
-        if (!interval) {
-          for (int64_t j = 0; j < W; ++j) d[k][j * ds] = o[j] >= 0 ? p[k][o[j]] : fe;
-        }
         continue;
       }
       float* row = s.row.data();
       raw_to_float<T>(reinterpret_cast<const T*>(d[k]), lo, hi, row);
       std::fill(row, row + lo, f);
       std::fill(row + hi, row + W, f);
-      if (!interval) {
-        const T* pt = reinterpret_cast<const T*>(p[k]);
-        for (int64_t j = 0; j < W; ++j) row[j] = o[j] >= 0 ? value_of<T>(pt[o[j]]) : f;
-      }
       store_row(dst, dst.offset(b, c0 + k, i, 0), dst.sW, W, row);
     }
   }
 }
 
-// Exact floor of v in [-2, size + 1]: truncation of v + 2 >= 0, one down where that rounded up.
-inline double floor_small(double v) {
-  const double t = static_cast<double>(static_cast<int32_t>(v + 2.0)) - 2.0;
-  return t > v ? t - 1.0 : t;
-}
-
-// The bilinear formula at pixel j of row r, any position (the border band):
-// taps clamped into the image, a neighbour outside weighted 0.
-template <typename T>
-float bilinear_pixel(const T* p, const AffineRow& r, int64_t j, float fill) {
-  const double jd = static_cast<double>(j);
-  double u = r.m0 * jd + r.ci + r.m2, v = r.m3 * jd + r.di + r.m5;
-  u = u > -2.0 ? u : -2.0;
-  v = v > -2.0 ? v : -2.0;
-  u = u < static_cast<double>(r.W) + 1.0 ? u : static_cast<double>(r.W) + 1.0;
-  v = v < static_cast<double>(r.H) + 1.0 ? v : static_cast<double>(r.H) + 1.0;
+// The taps of border pixel j (touched, not inner: x in [-1, W), y in [-1, H)):
+// weights with a neighbour outside weighted 0, into the taps' arrays, and the
+// four neighbours' offsets clamped into the image, into o4.
+void border_taps(const AffineRow& r, int64_t j, const BilinearTaps& t, int64_t* o4) {
+  const double x = row_x(r, j), y = row_y(r, j);
   const double wmax = static_cast<double>(r.W - 1), hmax = static_cast<double>(r.H - 1);
-  const double x0 = floor_small(u), y0 = floor_small(v);
-  const double fx = u - x0, fy = v - y0;
+  const double x0 = class_of<true>(x), y0 = class_of<true>(y);  // floor
+  const double fx = x - x0, fy = y - y0;
   const float wx0 = x0 >= 0.0 && x0 <= wmax ? static_cast<float>(1.0 - fx) : 0.0f;
   const float wx1 = x0 >= -1.0 && x0 + 1.0 <= wmax ? static_cast<float>(fx) : 0.0f;
   const float wy0 = y0 >= 0.0 && y0 <= hmax ? static_cast<float>(1.0 - fy) : 0.0f;
   const float wy1 = y0 >= -1.0 && y0 + 1.0 <= hmax ? static_cast<float>(fy) : 0.0f;
+  t.wx0[j] = wx0, t.wx1[j] = wx1, t.wy0[j] = wy0, t.wy1[j] = wy1;
+  t.mask[j] = (wx0 + wx1) * (wy0 + wy1);
   const int64_t cx0 = static_cast<int64_t>(std::clamp(x0, 0.0, wmax)) * r.sW;
   const int64_t cx1 = static_cast<int64_t>(std::clamp(x0 + 1.0, 0.0, wmax)) * r.sW;
   const int64_t cy0 = static_cast<int64_t>(std::clamp(y0, 0.0, hmax)) * r.sH;
   const int64_t cy1 = static_cast<int64_t>(std::clamp(y0 + 1.0, 0.0, hmax)) * r.sH;
-  const float s = wy0 * (wx0 * value_of<T>(p[cy0 + cx0]) + wx1 * value_of<T>(p[cy0 + cx1])) +
-                  wy1 * (wx0 * value_of<T>(p[cy1 + cx0]) + wx1 * value_of<T>(p[cy1 + cx1]));
-  if (std::isnan(fill)) return s;
-  const float mask = (wx0 + wx1) * (wy0 + wy1);
-  return s * mask + fill * (1.0f - mask);
+  o4[0] = cy0 + cx0, o4[1] = cy0 + cx1, o4[2] = cy1 + cx0, o4[3] = cy1 + cx1;
 }
 
 inline uint32_t load_u16(const uint8_t* p) {
@@ -327,39 +453,76 @@ inline uint32_t load_u16(const uint8_t* p) {
   return v;
 }
 
-// The four uint8 neighbours of the inner pixels [lo, hi) of NC channels, packed
-// v00 | v01 << 8 | v10 << 16 | v11 << 24 (two 16-bit loads on unit-stride rows).
+// The four uint8 neighbours of the touched pixels [c0, d0) of NC channels, packed
+// v00 | v01 << 8 | v10 << 16 | v11 << 24: inner pixels from o (two 16-bit loads on
+// unit-stride rows), border pixels from the clamped offsets bo[4 j ..].
 template <int NC>
 void gather_quads(const uint8_t* const* p, int64_t sH, int64_t sW, const int64_t* __restrict o,
-                  int64_t lo, int64_t hi, uint32_t* const* out) {
+                  const int64_t* bo, const int64_t* span, uint32_t* const* out) {
   const uint8_t* s[NC];
   uint32_t* t[NC];
   for (int k = 0; k < NC; ++k) s[k] = p[k], t[k] = out[k];
+  const int64_t lo = span[1], hi = span[2];
   if (sW == 1) {
     for (int64_t j = lo; j < hi; ++j) {
       const int64_t q = o[j];
       for (int k = 0; k < NC; ++k) t[k][j] = load_u16(s[k] + q) | load_u16(s[k] + q + sH) << 16;
     }
-    return;
+  } else {
+    for (int64_t j = lo; j < hi; ++j) {
+      for (int k = 0; k < NC; ++k) {
+        const uint8_t* r = s[k] + o[j];
+        t[k][j] = uint32_t{r[0]} | uint32_t{r[sW]} << 8 | uint32_t{r[sH]} << 16 |
+                  uint32_t{r[sH + sW]} << 24;
+      }
+    }
   }
-  for (int64_t j = lo; j < hi; ++j) {
-    for (int k = 0; k < NC; ++k) {
-      const uint8_t* r = s[k] + o[j];
-      t[k][j] = uint32_t{r[0]} | uint32_t{r[sW]} << 8 | uint32_t{r[sH]} << 16 |
-                uint32_t{r[sH + sW]} << 24;
+  for (const auto& [b0, b1] : {std::pair{span[0], span[1]}, std::pair{span[2], span[3]}}) {
+    for (int64_t j = b0; j < b1; ++j) {
+      const int64_t* q = bo + 4 * j;
+      for (int k = 0; k < NC; ++k) {
+        t[k][j] = uint32_t{s[k][q[0]]} | uint32_t{s[k][q[1]]} << 8 | uint32_t{s[k][q[2]]} << 16 |
+                  uint32_t{s[k][q[3]]} << 24;
+      }
     }
   }
 }
 
-// Bilinear row i of sample b: the fill on [0, c0) and [d0, W), the per-pixel
-// formula on [c0, a0) and [b0, d0), the inner blend on [a0, b0).
+// The neighbours of the touched pixels [c0, d0) of one channel: inner ones at
+// o, o + sW, o + sH, o + sH + sW; border ones at the clamped offsets bo[4 j ..].
+template <typename T>
+void gather_floats(const T* p, int64_t sH, int64_t sW, const int64_t* o, const int64_t* bo,
+                   const int64_t* span, float* const* v) {
+  for (int64_t j = span[1]; j < span[2]; ++j) {
+    const T* q = p + o[j];
+    v[0][j] = value_of<T>(q[0]);
+    v[1][j] = value_of<T>(q[sW]);
+    v[2][j] = value_of<T>(q[sH]);
+    v[3][j] = value_of<T>(q[sH + sW]);
+  }
+  for (const auto& [lo, hi] : {std::pair{span[0], span[1]}, std::pair{span[2], span[3]}}) {
+    for (int64_t j = lo; j < hi; ++j) {
+      for (int k = 0; k < 4; ++k) v[k][j] = value_of<T>(p[bo[4 * j + k]]);
+    }
+  }
+}
+
+// Bilinear row i of sample b: span = (c0, a0, b0, d0), the touched pixels [c0, d0)
+// (some neighbour inside), of which [a0, b0) are inner (all four inside); the
+// fill (or 0 without fill) elsewhere. The taps of the border pixels are made here
+// (border_taps) and every touched pixel goes through the blend kernel.
 template <typename T>
 void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const BilinearTaps& t,
                   const int64_t* span, Scratch& s) {
   const ImageView &src = w.src, &dst = w.dst;
   const int64_t W = dst.W, C = dst.C;
   const int64_t c0 = span[0], a0 = span[1], b0 = span[2], d0 = span[3];
+  int64_t* bo = s.border.data();
+  for (int64_t j = c0; j < a0; ++j) border_taps(r, j, t, bo + 4 * j);
+  for (int64_t j = b0; j < d0; ++j) border_taps(r, j, t, bo + 4 * j);
   float* row = s.row.data();
+  // uint8 rows out of uint8 images: the blend writes the bytes
+  const bool bytes = std::is_same_v<T, uint8_t> && dst.dtype == at::kByte && dst.sW == 1;
   for (int64_t cg = 0; cg < C; cg += kGroup) {
     const int nc = static_cast<int>(std::min<int64_t>(kGroup, C - cg));
     const T* p[kGroup] = {};
@@ -368,32 +531,31 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
     if constexpr (std::is_same_v<T, uint8_t>) {
       for (int k = 0; k < nc; ++k) packed[k] = s.raw_row<uint32_t>(k);
       switch (nc) {
-        case 1: gather_quads<1>(p, src.sH, src.sW, t.o, a0, b0, packed); break;
-        case 2: gather_quads<2>(p, src.sH, src.sW, t.o, a0, b0, packed); break;
-        case 3: gather_quads<3>(p, src.sH, src.sW, t.o, a0, b0, packed); break;
-        default: gather_quads<4>(p, src.sH, src.sW, t.o, a0, b0, packed); break;
+        case 1: gather_quads<1>(p, src.sH, src.sW, t.o, bo, span, packed); break;
+        case 2: gather_quads<2>(p, src.sH, src.sW, t.o, bo, span, packed); break;
+        case 3: gather_quads<3>(p, src.sH, src.sW, t.o, bo, span, packed); break;
+        default: gather_quads<4>(p, src.sH, src.sW, t.o, bo, span, packed); break;
       }
     }
     for (int k = 0; k < nc; ++k) {
       const float f = w.fills[b * C + cg + k];
+      if (bytes) {
+        uint8_t* d = reinterpret_cast<uint8_t*>(dst.data) + dst.offset(b, cg + k, i, 0);
+        const uint8_t fe = rowio::float_to_u8(outside_value(f));
+        std::memset(d, fe, c0);
+        affine_blend_u8(t, packed[k], c0, d0, f, nullptr, d);
+        std::memset(d + d0, fe, W - d0);
+        continue;
+      }
       std::fill(row, row + c0, outside_value(f));
-      for (int64_t j = c0; j < a0; ++j) row[j] = bilinear_pixel<T>(p[k], r, j, f);
       if constexpr (std::is_same_v<T, uint8_t>) {
-        affine_blend_u8(t, packed[k], a0, b0, f, row);
+        affine_blend_u8(t, packed[k], c0, d0, f, row, nullptr);
       } else {
         float* v[4] = {s.quad.data(), s.quad.data() + s.n, s.quad.data() + 2 * s.n,
                        s.quad.data() + 3 * s.n};
-        const int64_t sH = src.sH, sW = src.sW;
-        for (int64_t j = a0; j < b0; ++j) {
-          const T* q = p[k] + t.o[j];
-          v[0][j] = value_of<T>(q[0]);
-          v[1][j] = value_of<T>(q[sW]);
-          v[2][j] = value_of<T>(q[sH]);
-          v[3][j] = value_of<T>(q[sH + sW]);
-        }
-        affine_blend(t, v, a0, b0, f, row);
+        gather_floats<T>(p[k], src.sH, src.sW, t.o, bo, span, v);
+        affine_blend(t, v, c0, d0, f, row);
       }
-      for (int64_t j = b0; j < d0; ++j) row[j] = bilinear_pixel<T>(p[k], r, j, f);
       std::fill(row + d0, row + W, outside_value(f));
       store_row(dst, dst.offset(b, cg + k, i, 0), dst.sW, W, row);
     }
@@ -401,28 +563,27 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
 }
 
 template <typename T>
-void general_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s) {
+void general_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s, Prefetcher& pf) {
   const float* m = w.mat + b * 6;
-  const int64_t W = w.dst.W;
-  const int64_t* o = s.o.data();
+  const double wmax = static_cast<double>(w.src.W - 1), hmax = static_cast<double>(w.src.H - 1);
   for (int64_t i = i0; i < i1; ++i) {
+    pf.step(i1 - i);
     const AffineRow r = row_of(w, m, i);
     if (!w.bilinear) {
-      const int64_t inside = affine_nearest_taps(r, s.o.data());
       int64_t lo, hi;
-      span_of(o, 0, W, 0, lo, hi);
-      nearest_row<T>(w, b, i, o, lo, hi, inside == hi - lo, s);
+      row_interval<false>(r, 0.0, wmax, 0.0, hmax, lo, hi);
+      affine_nearest_taps(r, lo, hi, s.o.data());
+      nearest_row<T>(w, b, i, s.o.data(), lo, hi, s);
       continue;
     }
+    // touched: some neighbour inside; inner: all four (inner pixels are touched)
+    int64_t span[4];
+    row_interval<true>(r, -1.0, wmax, -1.0, hmax, span[0], span[3]);
+    row_interval<true>(r, 0.0, wmax - 1.0, 0.0, hmax - 1.0, span[1], span[2]);
+    span[1] = std::clamp(span[1], span[0], span[3]);
+    span[2] = std::clamp(span[2], span[1], span[3]);
     const BilinearTaps t = s.taps();
-    int64_t counts[2], span[4];
-    affine_bilinear_taps(r, t, counts);
-    span_of(o, 0, W, -1, span[0], span[3]);
-    span_of(o, span[0], span[3], 0, span[1], span[2]);
-    if (counts[0] != span[2] - span[1] || counts[1] != span[3] - span[0]) {
-      span[0] = span[1] = span[2] = 0;  // never (affine_kernels.h): every pixel by the formula
-      span[3] = W;
-    }
+    affine_bilinear_taps(r, span[1], span[2], t);
     bilinear_row<T>(w, b, r, i, t, span, s);
   }
 }
@@ -432,10 +593,11 @@ int64_t rows_per_block(const ImageView& v) {
   return std::max<int64_t>(1, std::min<int64_t>(v.H, 16384 / std::max<int64_t>(v.W, 1)));
 }
 
-void warp_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s) {
+void warp_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s, Prefetcher& pf) {
   int64_t dx, dy;
   const bool same = w.src.dtype == w.dst.dtype;
   if (shift_of(w.mat + b * 6, w.dst.H, w.dst.W, dx, dy)) {
+    pf.step(1);
     if (!same) {
       shift_rows_float(w, b, i0, i1, dx, dy, s.row.data());
     } else if (w.dst.elem_size == 1) {
@@ -448,10 +610,10 @@ void warp_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s) {
     return;
   }
   switch (w.src.dtype) {
-    case at::kByte: general_rows<uint8_t>(w, b, i0, i1, s); break;
-    case at::kFloat: general_rows<float>(w, b, i0, i1, s); break;
-    case at::kHalf: general_rows<c10::Half>(w, b, i0, i1, s); break;
-    case at::kBFloat16: general_rows<c10::BFloat16>(w, b, i0, i1, s); break;
+    case at::kByte: general_rows<uint8_t>(w, b, i0, i1, s, pf); break;
+    case at::kFloat: general_rows<float>(w, b, i0, i1, s, pf); break;
+    case at::kHalf: general_rows<c10::Half>(w, b, i0, i1, s, pf); break;
+    case at::kBFloat16: general_rows<c10::BFloat16>(w, b, i0, i1, s, pf); break;
     default: TORCH_CHECK_TYPE(false, "images: unsupported dtype ", w.src.dtype);
   }
 }
@@ -477,9 +639,15 @@ at::Tensor affine_warp_cpu(const at::Tensor& images, const at::Tensor& matrix,
   const int64_t nblk = (w.dst.H + rb - 1) / rb;
   at::parallel_for(0, B * nblk, 1, [&](int64_t begin, int64_t end) {
     Scratch scratch(w.dst.W);
+    Prefetcher pf;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t b = item / nblk, i0 = (item % nblk) * rb;
-      warp_rows(w, b, i0, std::min(w.dst.H, i0 + rb), scratch);
+      pf.step(1);  // the rest of this item's lines
+      if (item + 1 < end) {
+        const int64_t nb = (item + 1) / nblk, n0 = ((item + 1) % nblk) * rb;
+        pf.plan(w, nb, n0, std::min(w.dst.H, n0 + rb));
+      }
+      warp_rows(w, b, i0, std::min(w.dst.H, i0 + rb), scratch, pf);
     }
   });
   return out;

@@ -24,10 +24,11 @@ namespace datagen_gpu {
                      float* out);                                                             \
   void interleave8(const float* const* rows, int64_t n, float* ib);                           \
   void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib);                      \
-  int64_t affine_nearest_taps(const AffineRow& row, int64_t* o);                              \
-  void affine_bilinear_taps(const AffineRow& row, const BilinearTaps& taps, int64_t* counts); \
+  void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o);         \
+  void affine_bilinear_taps(const AffineRow& row, int64_t lo, int64_t hi,                     \
+                            const BilinearTaps& taps);                                        \
   void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,   \
-                       float fill, float* out);                                               \
+                       float fill, float* out, uint8_t* out_u8);                              \
   void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,  \
                     float fill, float* out);                                                  \
   }
@@ -105,17 +106,18 @@ void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib) {
   DATAGEN_DISPATCH(interleave8_u8, rows, n, ib);
 }
 
-int64_t affine_nearest_taps(const AffineRow& row, int64_t* o) {
-  DATAGEN_DISPATCH(affine_nearest_taps, row, o);
+void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o) {
+  DATAGEN_DISPATCH(affine_nearest_taps, row, lo, hi, o);
 }
 
-void affine_bilinear_taps(const AffineRow& row, const BilinearTaps& taps, int64_t* counts) {
-  DATAGEN_DISPATCH(affine_bilinear_taps, row, taps, counts);
+void affine_bilinear_taps(const AffineRow& row, int64_t lo, int64_t hi,
+                          const BilinearTaps& taps) {
+  DATAGEN_DISPATCH(affine_bilinear_taps, row, lo, hi, taps);
 }
 
 void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,
-                     float fill, float* out) {
-  DATAGEN_DISPATCH(affine_blend_u8, taps, v, lo, hi, fill, out);
+                     float fill, float* out, uint8_t* out_u8) {
+  DATAGEN_DISPATCH(affine_blend_u8, taps, v, lo, hi, fill, out, out_u8);
 }
 
 void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,

@@ -50,21 +50,19 @@ void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib);
 void resample_lanes(const float* in, const int64_t* start, int64_t lo, const float* weight,
                     int64_t taps, int64_t out_w, int64_t lanes, float* tmp);
 
-// The affine warp's nearest taps of one row: o[j] = the element offset of the
-// source pixel at (round(y), round(x)) (half to even), -1 where it is outside;
-// o holds W + kAffinePad elements. Returns the number of inside pixels.
-int64_t affine_nearest_taps(const AffineRow& row, int64_t* o);
+// The affine warp's taps of one row (affine_taps.h) for the columns j in
+// [lo, hi), all of whose sources are inside the image. Nearest: o[j] = the
+// element offset of the source pixel at (round(y), round(x)), half to even.
+void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o);
+void affine_bilinear_taps(const AffineRow& row, int64_t lo, int64_t hi, const BilinearTaps& taps);
 
-// Its bilinear taps (see BilinearTaps); counts[0] = inner pixels, counts[1] =
-// pixels with o[j] >= -1.
-void affine_bilinear_taps(const AffineRow& row, const BilinearTaps& taps, int64_t* counts);
-
-// out[j], j in [lo, hi) (inner pixels of the taps): the bilinear blend of the
-// four neighbours, then the fill's mask blend unless fill is NaN. The uint8
-// form reads them packed, v00 | v01 << 8 | v10 << 16 | v11 << 24, and scales
-// by 1 / 255 as load_row; the float form reads v[0..3][j] = v00, v01, v10, v11.
+// out[j], j in [lo, hi): the bilinear blend of the four neighbours with the
+// taps' weights, then the fill's mask blend unless fill is NaN. The uint8
+// form reads them packed, v00 | v01 << 8 | v10 << 16 | v11 << 24, scales by
+// 1 / 255 as load_row and writes out, or out_u8 (when not null) converted as
+// store_row; the float form reads v[0..3][j] = v00, v01, v10, v11.
 void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,
-                     float fill, float* out);
+                     float fill, float* out, uint8_t* out_u8);
 void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,
                   float fill, float* out);
 
