@@ -256,8 +256,11 @@ struct Scratch {
   std::vector<int64_t> o, border;
   std::vector<float> w, row, quad;
   std::vector<uint32_t> raw;
+  std::vector<uint8_t> bytes;
   explicit Scratch(int64_t W)
-      : n(W + kAffinePad), o(n), border(4 * n), w(5 * n), row(n), quad(4 * n), raw(kGroup * n) {}
+      : n(W + kAffinePad), o(n), border(4 * n), w(5 * n), row(n), quad(4 * n), raw(kGroup * n),
+        bytes(kGroup * n) {}
+  uint8_t* byte_row(int k) { return bytes.data() + k * n; }
   BilinearTaps taps() {
     float* p = w.data();
     return {o.data(), p, p + n, p + 2 * n, p + 3 * n, p + 4 * n};
@@ -376,6 +379,17 @@ void gather_nearest(int nc, const E* const* p, E* const* d, int64_t ds, const in
     case 2: gather_group<E, 2>(p, d, ds, o, lo, hi); break;
     case 3: gather_group<E, 3>(p, d, ds, o, lo, hi); break;
     default: gather_group<E, 4>(p, d, ds, o, lo, hi); break;
+  }
+}
+
+// d[k][j * ds] = rows[k][j], j in [0, n): NC rows into strided output rows, pixel by pixel.
+template <typename E, int NC>
+void scatter_group(const E* const* rows, E* const* d, int64_t ds, int64_t n) {
+  const E* s[NC];
+  E* t[NC];
+  for (int k = 0; k < NC; ++k) s[k] = rows[k], t[k] = d[k];
+  for (int64_t j = 0; j < n; ++j) {
+    for (int k = 0; k < NC; ++k) t[k][j * ds] = s[k][j];
   }
 }
 
@@ -521,13 +535,16 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
   for (int64_t j = c0; j < a0; ++j) border_taps(r, j, t, bo + 4 * j);
   for (int64_t j = b0; j < d0; ++j) border_taps(r, j, t, bo + 4 * j);
   float* row = s.row.data();
-  // uint8 rows out of uint8 images: the blend writes the bytes
-  const bool bytes = std::is_same_v<T, uint8_t> && dst.dtype == at::kByte && dst.sW == 1;
+  // uint8 rows out of uint8 images: the blend writes the bytes (into a buffer first
+  // when the output row is strided, e.g. channels-last)
+  const bool bytes = std::is_same_v<T, uint8_t> && dst.dtype == at::kByte;
   for (int64_t cg = 0; cg < C; cg += kGroup) {
     const int nc = static_cast<int>(std::min<int64_t>(kGroup, C - cg));
     const T* p[kGroup] = {};
     for (int k = 0; k < nc; ++k) p[k] = reinterpret_cast<const T*>(src.data) + b * src.sB + (cg + k) * src.sC;
     uint32_t* packed[kGroup] = {};
+    uint8_t* out[kGroup] = {};
+    for (int k = 0; k < nc; ++k) out[k] = reinterpret_cast<uint8_t*>(dst.data) + dst.offset(b, cg + k, i, 0);
     if constexpr (std::is_same_v<T, uint8_t>) {
       for (int k = 0; k < nc; ++k) packed[k] = s.raw_row<uint32_t>(k);
       switch (nc) {
@@ -540,7 +557,7 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
     for (int k = 0; k < nc; ++k) {
       const float f = w.fills[b * C + cg + k];
       if (bytes) {
-        uint8_t* d = reinterpret_cast<uint8_t*>(dst.data) + dst.offset(b, cg + k, i, 0);
+        uint8_t* d = dst.sW == 1 ? out[k] : s.byte_row(k);
         const uint8_t fe = rowio::float_to_u8(outside_value(f));
         std::memset(d, fe, c0);
         affine_blend_u8(t, packed[k], c0, d0, f, nullptr, d);
@@ -558,6 +575,16 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
       }
       std::fill(row + d0, row + W, outside_value(f));
       store_row(dst, dst.offset(b, cg + k, i, 0), dst.sW, W, row);
+    }
+    if (bytes && dst.sW != 1) {  // strided rows: the group's bytes, pixel by pixel
+      const uint8_t* rows[kGroup] = {};
+      for (int k = 0; k < nc; ++k) rows[k] = s.byte_row(k);
+      switch (nc) {
+        case 1: scatter_group<uint8_t, 1>(rows, out, dst.sW, W); break;
+        case 2: scatter_group<uint8_t, 2>(rows, out, dst.sW, W); break;
+        case 3: scatter_group<uint8_t, 3>(rows, out, dst.sW, W); break;
+        default: scatter_group<uint8_t, 4>(rows, out, dst.sW, W); break;
+      }
     }
   }
 }
