@@ -12,21 +12,30 @@
 //             (torchvision's mask blend; exactly S where every neighbour is inside)
 // f = fill[b, c] in [0, 1] units; a NaN fill is no fill: zero padding (out = S).
 //
-// Work items are (sample, block of rows); results do not depend on the split.
+// Work items are (sample, block of rows); every output row is computed on its
+// own, so results do not depend on the split or the number of threads.
 // - A map that is a pure shift by integers (unit linear part, integer m2 and
 //   m5; the identity is the shift by 0) takes every tap of both formulas from
 //   one source pixel with weight 1, or from outside (then f, or 0 without
-//   fill): its rows are shifted copies with fill, raw elements when the
-//   dtypes match (memcpy), load_row / store_row when they differ.
-// - Other maps: per output row the taps are computed once, in float64, by the
-//   per-ISA kernels affine_nearest_taps / affine_bilinear_taps (isa.h,
-//   affine_kernels.h), which also classify the pixels. Along a row each class
-//   is an interval (affine_kernels.h), so a row is the fill outside, the
-//   bilinear formula with clamped taps and zero weights in the border band
-//   (computed per pixel, as a scalar), and a gather without bounds checks in
-//   between: nearest copies raw elements when the dtypes match; bilinear
-//   blends four neighbours (o, o + sW, o + sH, o + sH + sW) into a float row
-//   stored with store_row.
+//   fill): its rows are shifted copies with fill, raw elements (memcpy) when
+//   the dtypes match, load_row / store_row when they differ.
+// - Other maps, per output row (affine_rows.h): the pixels whose source is
+//   inside the image form one interval along the row, found exactly with a
+//   few scalar evaluations (bilinear: the touched pixels, some neighbour
+//   inside, and within them the inner ones, all four inside). The fill goes
+//   outside; the per-ISA kernels (isa.h, affine_kernels.h) compute the taps of
+//   the inside / inner pixels in float64, vectorized, without bounds checks;
+//   the bilinear border band gets clamped taps with zero weights, made per
+//   pixel. Then up to 4 channels at a time gather through one offset load per
+//   pixel: nearest copies raw elements when the dtypes match (else converts
+//   and stores with store_row); bilinear packs the four uint8 neighbours of a
+//   pixel in 32 bits (or gathers floats) and the vectorized blend kernel
+//   writes a float row for store_row, or the uint8 row itself.
+// - The source box of the next work item is prefetched while the current one
+//   runs (rotated rows read across many source rows, which the hardware
+//   prefetchers do not follow).
+// The results are the previous scalar kernel's bit for bit: the same float64
+// coordinates, the same float32 operations in the same order.
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 #include <torch/library.h>
@@ -39,12 +48,20 @@
 #include <utility>
 #include <vector>
 
+#include "affine_rows.h"
 #include "common.h"
 #include "isa.h"
 #include "row_io_simd.h"
 
 namespace datagen_gpu {
 namespace {
+
+using affine_rows::bilinear_spans;
+using affine_rows::border_taps;
+using affine_rows::Prefetcher;
+using affine_rows::row_interval;
+using affine_rows::row_of;
+using affine_rows::shift_of;
 
 constexpr int64_t kNearest = 0;
 constexpr int64_t kBilinear = 1;
@@ -93,17 +110,6 @@ struct Warp {
 
 // ------------------------------------------------------------------ integer shifts
 
-// Whether m is x = j + dx, y = i + dy with integers dx, dy (clamped to +-(size + 1):
-// beyond that every pixel is outside either way).
-bool shift_of(const float* m, int64_t H, int64_t W, int64_t& dx, int64_t& dy) {
-  if (!(m[0] == 1.0f && m[1] == 0.0f && m[3] == 0.0f && m[4] == 1.0f)) return false;
-  if (!std::isfinite(m[2]) || !std::isfinite(m[5])) return false;
-  if (std::nearbyint(m[2]) != m[2] || std::nearbyint(m[5]) != m[5]) return false;
-  dx = static_cast<int64_t>(std::clamp(m[2], -static_cast<float>(W + 1), static_cast<float>(W + 1)));
-  dy = static_cast<int64_t>(std::clamp(m[5], -static_cast<float>(H + 1), static_cast<float>(H + 1)));
-  return true;
-}
-
 // The fill of an output pixel that no source pixel reaches: f, or 0 without fill.
 inline float outside_value(float f) { return std::isnan(f) ? 0.0f : f; }
 
@@ -129,7 +135,9 @@ void shift_rows_raw(const Warp& w, int64_t b, int64_t i0, int64_t i1, int64_t dx
     if (pixels) {
       E* d = dp + dst.offset(b, 0, i, 0);
       for (int64_t j = 0; j < lo; ++j) std::memcpy(d + j * C, fe, C * sizeof(E));
-      if (hi > lo) std::memcpy(d + lo * C, sp + src.offset(b, 0, y, lo + dx), (hi - lo) * C * sizeof(E));
+      if (hi > lo) {
+        std::memcpy(d + lo * C, sp + src.offset(b, 0, y, lo + dx), (hi - lo) * C * sizeof(E));
+      }
       for (int64_t j = hi; j < W; ++j) std::memcpy(d + j * C, fe, C * sizeof(E));
       continue;
     }
@@ -169,81 +177,6 @@ void shift_rows_float(const Warp& w, int64_t b, int64_t i0, int64_t i1, int64_t 
   }
 }
 
-// ------------------------------------------------------------------ prefetch
-
-// Software prefetch (to L2) of the source box a work item reads: the bounding box
-// of its rows' source coordinates, one pixel wider. A rotated row reads a few
-// pixels from each of many source rows, a pattern the hardware prefetchers do not
-// follow, so the gathers would wait on memory; the work loop plans the next item
-// and issues its lines spread over the rows of the current one.
-class Prefetcher {
- public:
-  void plan(const Warp& w, int64_t b, int64_t i0, int64_t i1) {
-    left_ = 0;
-    const float* m = w.mat + b * 6;
-    const ImageView& s = w.src;
-    int64_t dx, dy;
-    if (shift_of(m, s.H, s.W, dx, dy)) return;  // row copies: the hardware prefetches them
-    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (const double i : {static_cast<double>(i0), static_cast<double>(i1 - 1)}) {
-      for (const double j : {0.0, static_cast<double>(s.W - 1)}) {
-        const double x = m[0] * j + m[1] * i + m[2], y = m[3] * j + m[4] * i + m[5];
-        if (!std::isfinite(x) || !std::isfinite(y)) return;
-        x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
-      }
-    }
-    if (x1 < -1.0 || x0 > s.W || y1 < -1.0 || y0 > s.H) return;  // all outside
-    const auto index = [](double v, int64_t n) {
-      return static_cast<int64_t>(std::clamp(v, 0.0, static_cast<double>(n - 1)));
-    };
-    const int64_t xa = index(std::floor(x0) - 1.0, s.W), xb = index(std::ceil(x1) + 1.0, s.W);
-    row_ = index(std::floor(y0) - 1.0, s.H);
-    last_row_ = index(std::ceil(y1) + 1.0, s.H);
-    const int64_t es = s.elem_size;
-    const bool interleaved = s.sC == 1 && s.C > 1;  // channels-last: one box for all channels
-    planes_ = interleaved ? 1 : s.C;
-    plane_bytes_ = s.sC * es;
-    row_bytes_ = s.sH * es;
-    lo_ = xa * s.sW * es;
-    hi_ = (xb * s.sW + (interleaved ? s.C - 1 : 0)) * es + es - 1;
-    base_ = s.data + b * s.sB * es;
-    first_row_ = row_;
-    plane_ = 0;
-    left_ = planes_ * (last_row_ - row_ + 1) * ((hi_ - lo_) / 64 + 2);
-    start_row();
-  }
-
-  // Issues about 1 / rows of the lines left (rows: the rows left in the current item).
-  void step(int64_t rows) {
-    int64_t n = (left_ + std::max<int64_t>(rows, 1) - 1) / std::max<int64_t>(rows, 1);
-    for (; n > 0 && left_ > 0; --n, --left_) {
-      __builtin_prefetch(addr_, 0, 2);
-      addr_ += 64;
-      if (addr_ > end_ && !next_row()) left_ = 1;
-    }
-  }
-
- private:
-  void start_row() {
-    const char* r = base_ + plane_ * plane_bytes_ + row_ * row_bytes_;
-    addr_ = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(r + lo_) & ~uintptr_t{63});
-    end_ = r + hi_;
-  }
-  bool next_row() {
-    if (++row_ > last_row_) {
-      row_ = first_row_;
-      if (++plane_ >= planes_) return false;
-    }
-    start_row();
-    return true;
-  }
-
-  const char* base_ = nullptr;
-  const char *addr_ = nullptr, *end_ = nullptr;
-  int64_t planes_ = 0, plane_bytes_ = 0, row_bytes_ = 0, lo_ = 0, hi_ = 0;
-  int64_t plane_ = 0, row_ = 0, first_row_ = 0, last_row_ = 0, left_ = 0;
-};
-
 // ------------------------------------------------------------------ general maps
 
 // Per-thread buffers of one output row: the taps, a float row, and for up to
@@ -271,90 +204,16 @@ struct Scratch {
   }
 };
 
-AffineRow row_of(const Warp& w, const float* m, int64_t i) {
-  const double id = static_cast<double>(i);
-  return {m[0], static_cast<double>(m[1]) * id, m[2], m[3], static_cast<double>(m[4]) * id, m[5],
-          w.src.W, w.src.H, w.src.sH, w.src.sW};
-}
-
-// ---- which pixels of a row read from inside the image
-//
-// A pixel's class is (round(x), round(y)) (nearest, half to even) or
-// (floor(x), floor(y)) (bilinear), from x and y evaluated as the taps kernels
-// do. Along a row x and y are monotone in j (every rounding step is monotone),
-// so each bound "class >= lo" / "class <= hi" holds on a prefix or a suffix of
-// the row, and the pixels within bounds on both axes are one interval: found
-// exactly from a guess (the real-number crossing) and a few evaluations around
-// it, or by bisection. A non-finite coefficient makes a coordinate NaN or
-// infinite everywhere (m0 = inf: NaN at j = 0 only), which still gives
-// monotone bounds, all (or all but j = 0) outside.
-
-inline double row_x(const AffineRow& r, int64_t j) {
-  return r.m0 * static_cast<double>(j) + r.ci + r.m2;
-}
-inline double row_y(const AffineRow& r, int64_t j) {
-  return r.m3 * static_cast<double>(j) + r.di + r.m5;
-}
-
-// The class of coordinate v, as the taps kernels round it (exact below 2^51,
-// monotone beyond, where every value is far outside).
-template <bool kFloor>
-inline double class_of(double v) {
-  const double r = (v + kAffineRound) - kAffineRound;  // round half to even
-  return kFloor && r > v ? r - 1.0 : r;
-}
-
-// The first j in [0, n] at which q (false, then true; q(n) taken as true) holds.
-template <typename Q>
-int64_t first_true(const Q& q, int64_t n, double guess) {
-  int64_t g = std::isnan(guess) ? 0 : static_cast<int64_t>(std::clamp(std::ceil(guess), 0.0, double(n)));
-  for (int k = 0; k < 4; ++k) {
-    const bool at = g >= n || q(g);
-    if (at && (g == 0 || !q(g - 1))) return g;
-    g += at ? -1 : 1;
+// f(std::integral_constant<int, nc>{}) for nc in [1, kGroup]: channel groups as a
+// compile-time count, so their pointers stay in registers.
+template <typename F>
+void with_group(int nc, const F& f) {
+  switch (nc) {
+    case 1: f(std::integral_constant<int, 1>{}); break;
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    case 3: f(std::integral_constant<int, 3>{}); break;
+    default: f(std::integral_constant<int, 4>{}); break;
   }
-  int64_t lo = 0, hi = n;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (q(mid)) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  return lo;
-}
-
-// [start, end): the j in [0, n) with lo <= class(coord(j)) <= hi; coord = slope j + offset.
-template <bool kFloor, typename F>
-void axis_interval(const F& coord, double slope, double offset, double lo, double hi, int64_t n,
-                   int64_t& start, int64_t& end) {
-  const auto ge = [&](int64_t j) { return class_of<kFloor>(coord(j)) >= lo; };
-  const auto le = [&](int64_t j) { return class_of<kFloor>(coord(j)) <= hi; };
-  const auto lt = [&](int64_t j) { return !ge(j); };
-  const auto gt = [&](int64_t j) { return !le(j); };
-  const double half = kFloor ? 0.0 : 0.5;  // where the class changes, in coordinate units
-  const double at_lo = (lo - half - offset) / slope, at_hi = (hi + 1.0 - half - offset) / slope;
-  if (slope >= 0.0) {
-    start = first_true(ge, n, at_lo);
-    end = first_true(gt, n, at_hi);
-  } else {
-    start = first_true(le, n, at_hi);
-    end = first_true(lt, n, at_lo);
-  }
-}
-
-// [start, end): the pixels of row r with (xlo, ylo) <= class <= (xhi, yhi).
-template <bool kFloor>
-void row_interval(const AffineRow& r, double xlo, double xhi, double ylo, double yhi,
-                  int64_t& start, int64_t& end) {
-  int64_t sx, ex, sy, ey;
-  const auto x = [&](int64_t j) { return row_x(r, j); };
-  const auto y = [&](int64_t j) { return row_y(r, j); };
-  axis_interval<kFloor>(x, r.m0, r.ci + r.m2, xlo, xhi, r.W, sx, ex);
-  axis_interval<kFloor>(y, r.m3, r.di + r.m5, ylo, yhi, r.W, sy, ey);
-  start = std::max(sx, sy);
-  end = std::max(start, std::min(ex, ey));
 }
 
 // d[k][j * ds] = p[k][o[j]] for the NC channels k, j in [lo, hi): one pass over the
@@ -368,17 +227,6 @@ void gather_group(const E* const* p, E* const* d, int64_t ds, const int64_t* __r
   for (int64_t j = lo; j < hi; ++j) {
     const int64_t q = o[j];
     for (int k = 0; k < NC; ++k) t[k][j * ds] = s[k][q];
-  }
-}
-
-template <typename E>
-void gather_nearest(int nc, const E* const* p, E* const* d, int64_t ds, const int64_t* o,
-                    int64_t lo, int64_t hi) {
-  switch (nc) {
-    case 1: gather_group<E, 1>(p, d, ds, o, lo, hi); break;
-    case 2: gather_group<E, 2>(p, d, ds, o, lo, hi); break;
-    case 3: gather_group<E, 3>(p, d, ds, o, lo, hi); break;
-    default: gather_group<E, 4>(p, d, ds, o, lo, hi); break;
   }
 }
 
@@ -422,7 +270,7 @@ void nearest_row(const Warp& w, int64_t b, int64_t i, const int64_t* o, int64_t 
       p[k] = reinterpret_cast<const E*>(src.data) + b * src.sB + (c0 + k) * src.sC;
       d[k] = raw ? reinterpret_cast<E*>(dst.data) + dst.offset(b, c0 + k, i, 0) : s.raw_row<E>(k);
     }
-    gather_nearest<E>(nc, p, d, raw ? ds : 1, o, lo, hi);
+    with_group(nc, [&](auto g) { gather_group<E, g()>(p, d, raw ? ds : 1, o, lo, hi); });
     for (int k = 0; k < nc; ++k) {
       const float f = outside_value(w.fills[b * C + c0 + k]);
       if (raw) {
@@ -438,27 +286,6 @@ void nearest_row(const Warp& w, int64_t b, int64_t i, const int64_t* o, int64_t 
       store_row(dst, dst.offset(b, c0 + k, i, 0), dst.sW, W, row);
     }
   }
-}
-
-// The taps of border pixel j (touched, not inner: x in [-1, W), y in [-1, H)):
-// weights with a neighbour outside weighted 0, into the taps' arrays, and the
-// four neighbours' offsets clamped into the image, into o4.
-void border_taps(const AffineRow& r, int64_t j, const BilinearTaps& t, int64_t* o4) {
-  const double x = row_x(r, j), y = row_y(r, j);
-  const double wmax = static_cast<double>(r.W - 1), hmax = static_cast<double>(r.H - 1);
-  const double x0 = class_of<true>(x), y0 = class_of<true>(y);  // floor
-  const double fx = x - x0, fy = y - y0;
-  const float wx0 = x0 >= 0.0 && x0 <= wmax ? static_cast<float>(1.0 - fx) : 0.0f;
-  const float wx1 = x0 >= -1.0 && x0 + 1.0 <= wmax ? static_cast<float>(fx) : 0.0f;
-  const float wy0 = y0 >= 0.0 && y0 <= hmax ? static_cast<float>(1.0 - fy) : 0.0f;
-  const float wy1 = y0 >= -1.0 && y0 + 1.0 <= hmax ? static_cast<float>(fy) : 0.0f;
-  t.wx0[j] = wx0, t.wx1[j] = wx1, t.wy0[j] = wy0, t.wy1[j] = wy1;
-  t.mask[j] = (wx0 + wx1) * (wy0 + wy1);
-  const int64_t cx0 = static_cast<int64_t>(std::clamp(x0, 0.0, wmax)) * r.sW;
-  const int64_t cx1 = static_cast<int64_t>(std::clamp(x0 + 1.0, 0.0, wmax)) * r.sW;
-  const int64_t cy0 = static_cast<int64_t>(std::clamp(y0, 0.0, hmax)) * r.sH;
-  const int64_t cy1 = static_cast<int64_t>(std::clamp(y0 + 1.0, 0.0, hmax)) * r.sH;
-  o4[0] = cy0 + cx0, o4[1] = cy0 + cx1, o4[2] = cy1 + cx0, o4[3] = cy1 + cx1;
 }
 
 inline uint32_t load_u16(const uint8_t* p) {
@@ -541,18 +368,15 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
   for (int64_t cg = 0; cg < C; cg += kGroup) {
     const int nc = static_cast<int>(std::min<int64_t>(kGroup, C - cg));
     const T* p[kGroup] = {};
-    for (int k = 0; k < nc; ++k) p[k] = reinterpret_cast<const T*>(src.data) + b * src.sB + (cg + k) * src.sC;
-    uint32_t* packed[kGroup] = {};
     uint8_t* out[kGroup] = {};
-    for (int k = 0; k < nc; ++k) out[k] = reinterpret_cast<uint8_t*>(dst.data) + dst.offset(b, cg + k, i, 0);
+    for (int k = 0; k < nc; ++k) {
+      p[k] = reinterpret_cast<const T*>(src.data) + b * src.sB + (cg + k) * src.sC;
+      out[k] = reinterpret_cast<uint8_t*>(dst.data) + dst.offset(b, cg + k, i, 0);
+    }
+    uint32_t* packed[kGroup] = {};
     if constexpr (std::is_same_v<T, uint8_t>) {
       for (int k = 0; k < nc; ++k) packed[k] = s.raw_row<uint32_t>(k);
-      switch (nc) {
-        case 1: gather_quads<1>(p, src.sH, src.sW, t.o, bo, span, packed); break;
-        case 2: gather_quads<2>(p, src.sH, src.sW, t.o, bo, span, packed); break;
-        case 3: gather_quads<3>(p, src.sH, src.sW, t.o, bo, span, packed); break;
-        default: gather_quads<4>(p, src.sH, src.sW, t.o, bo, span, packed); break;
-      }
+      with_group(nc, [&](auto g) { gather_quads<g()>(p, src.sH, src.sW, t.o, bo, span, packed); });
     }
     for (int k = 0; k < nc; ++k) {
       const float f = w.fills[b * C + cg + k];
@@ -579,12 +403,7 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
     if (bytes && dst.sW != 1) {  // strided rows: the group's bytes, pixel by pixel
       const uint8_t* rows[kGroup] = {};
       for (int k = 0; k < nc; ++k) rows[k] = s.byte_row(k);
-      switch (nc) {
-        case 1: scatter_group<uint8_t, 1>(rows, out, dst.sW, W); break;
-        case 2: scatter_group<uint8_t, 2>(rows, out, dst.sW, W); break;
-        case 3: scatter_group<uint8_t, 3>(rows, out, dst.sW, W); break;
-        default: scatter_group<uint8_t, 4>(rows, out, dst.sW, W); break;
-      }
+      with_group(nc, [&](auto g) { scatter_group<uint8_t, g()>(rows, out, dst.sW, W); });
     }
   }
 }
@@ -595,7 +414,7 @@ void general_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s, 
   const double wmax = static_cast<double>(w.src.W - 1), hmax = static_cast<double>(w.src.H - 1);
   for (int64_t i = i0; i < i1; ++i) {
     pf.step(i1 - i);
-    const AffineRow r = row_of(w, m, i);
+    const AffineRow r = row_of(w.src, m, i);
     if (!w.bilinear) {
       int64_t lo, hi;
       row_interval<false>(r, 0.0, wmax, 0.0, hmax, lo, hi);
@@ -603,12 +422,8 @@ void general_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s, 
       nearest_row<T>(w, b, i, s.o.data(), lo, hi, s);
       continue;
     }
-    // touched: some neighbour inside; inner: all four (inner pixels are touched)
     int64_t span[4];
-    row_interval<true>(r, -1.0, wmax, -1.0, hmax, span[0], span[3]);
-    row_interval<true>(r, 0.0, wmax - 1.0, 0.0, hmax - 1.0, span[1], span[2]);
-    span[1] = std::clamp(span[1], span[0], span[3]);
-    span[2] = std::clamp(span[2], span[1], span[3]);
+    bilinear_spans(r, span);
     const BilinearTaps t = s.taps();
     affine_bilinear_taps(r, span[1], span[2], t);
     bilinear_row<T>(w, b, r, i, t, span, s);
@@ -672,7 +487,7 @@ at::Tensor affine_warp_cpu(const at::Tensor& images, const at::Tensor& matrix,
       pf.step(1);  // the rest of this item's lines
       if (item + 1 < end) {
         const int64_t nb = (item + 1) / nblk, n0 = ((item + 1) % nblk) * rb;
-        pf.plan(w, nb, n0, std::min(w.dst.H, n0 + rb));
+        pf.plan(w.src, w.mat + nb * 6, nb, n0, std::min(w.dst.H, n0 + rb));
       }
       warp_rows(w, b, i0, std::min(w.dst.H, i0 + rb), scratch, pf);
     }

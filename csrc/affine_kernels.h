@@ -4,8 +4,8 @@
 // kVec float32 lanes for the blend. Every lane does what the scalar code of
 // csrc/affine.cpp does for one pixel, with the same IEEE operations in the
 // same order (no FMA), so every ISA gives the same results bit for bit. The
-// taps are only asked for pixels whose source is inside the image (the caller
-// finds them, affine.cpp), so they need no clamps or bounds checks.
+// taps are only asked for pixels whose source is inside the image (found by
+// affine_rows.h), so they need no clamps or bounds checks.
 
 constexpr int kVecD = kVec / 2;
 typedef double DV __attribute__((vector_size(kVecD * sizeof(double))));
@@ -18,7 +18,7 @@ typedef int32_t IVu __attribute__((vector_size(kVec * sizeof(int32_t)), aligned(
 inline DV dsplat(double x) { return DV{} + x; }
 
 // The source coordinates of the lanes jd of a row (see AffineRow), in the
-// order of affine.cpp's row_x / row_y; K = kAffineRound (affine_taps.h).
+// order of affine_rows.h's row_x / row_y; K = kAffineRound (affine_taps.h).
 struct RowLanes {
   DV m0, ci, m2, m3, di, m5, sH, sW, K;
   LV kbits;
@@ -154,5 +154,7 @@ void affine_blend(const BilinearTaps& t, const float* const* v, int64_t lo, int6
     storev(out + j, bilinear_lane<FV>(t, j, loadv(v00 + j), loadv(v01 + j), loadv(v10 + j),
                                       loadv(v11 + j), fill, no_fill));
   }
-  for (; j < hi; ++j) out[j] = bilinear_lane<float>(t, j, v00[j], v01[j], v10[j], v11[j], fill, no_fill);
+  for (; j < hi; ++j) {
+    out[j] = bilinear_lane<float>(t, j, v00[j], v01[j], v10[j], v11[j], fill, no_fill);
+  }
 }

@@ -4,8 +4,8 @@
 // Only functions of that namespace may be defined here: an inline function
 // shared with other files would otherwise be emitted with the ISA's
 // instructions and could be the copy the linker keeps for every caller.
-// isa_vector.h and color_pixels.h are included inside the namespace for
-// that reason.
+// isa_vector.h, color_pixels.h and affine_kernels.h (the affine warp's
+// taps and blend) are included inside the namespace for that reason.
 #ifndef DATAGEN_ISA
 #error "define DATAGEN_ISA before including isa_kernels.h"
 #endif
