@@ -102,18 +102,7 @@ inline void store_level(uint8_t* p, float x) {
   *p = static_cast<uint8_t>(static_cast<int32_t>(v));
 }
 inline void store_level(uint8_t* p, FV x) {
-  const IV q = __builtin_convertvector(vmin(vmax(x * 255.0f + 0.5f, FV{}), FV{} + 255.0f), IV);
-#if defined(DATAGEN_ISA_AVX2)
-  const __m256i v = (__m256i)q;  // 0..255: the signed packs are exact
-  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(w, w));
-#elif defined(__SSE2__)
-  const __m128i w = _mm_packs_epi32((__m128i)q, (__m128i)q);
-  const int32_t b = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
-  __builtin_memcpy(p, &b, sizeof(b));
-#else
-  for (int k = 0; k < kVec; ++k) p[k] = static_cast<uint8_t>(q[k]);
-#endif
+  store_levels(p, __builtin_convertvector(vmin(vmax(x * 255.0f + 0.5f, FV{}), FV{} + 255.0f), IV));
 }
 inline void store_level(float* p, float x) { *p = x; }
 inline void store_level(float* p, FV x) { storev(p, x); }

@@ -24,6 +24,9 @@ namespace datagen_gpu {
                      float* out);                                                             \
   void interleave8(const float* const* rows, int64_t n, float* ib);                           \
   void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib);                      \
+  void sharpen_u8_row(const uint8_t* above, const uint8_t* row, const uint8_t* below,        \
+                      int64_t W, float k, uint8_t* out8, float* outf);                        \
+  void map_levels(const uint8_t* s, uint8_t* d, int64_t n, const uint8_t* table);             \
   void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o);         \
   void affine_bilinear_taps(const AffineRow& row, int64_t lo, int64_t hi,                     \
                             const BilinearTaps& taps);                                        \
@@ -104,6 +107,15 @@ void interleave8(const float* const* rows, int64_t n, float* ib) {
 
 void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib) {
   DATAGEN_DISPATCH(interleave8_u8, rows, n, ib);
+}
+
+void sharpen_u8_row(const uint8_t* above, const uint8_t* row, const uint8_t* below, int64_t W,
+                    float k, uint8_t* out8, float* outf) {
+  DATAGEN_DISPATCH(sharpen_u8_row, above, row, below, W, k, out8, outf);
+}
+
+void map_levels(const uint8_t* s, uint8_t* d, int64_t n, const uint8_t* table) {
+  DATAGEN_DISPATCH(map_levels, s, d, n, table);
 }
 
 void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o) {

@@ -28,6 +28,18 @@ inline void apply_steps(const Plan& plan, int end, float mean, Rows& rows) {
 // Sum of the row's grayscale (contrast's mean), accumulated in 8 fixed lanes.
 float gray_sum(Rows& rows, bool quantized);
 
+// d[i] = table[s[i]] for i < n: a 256-entry table on uint8 levels (pixel_ops).
+void map_levels(const uint8_t* s, uint8_t* d, int64_t n, const uint8_t* table);
+
+// SHARPNESS (pixel_ops) of an interior row of a uint8 channel: above, row, below
+// are rows h - 1, h, h + 1 (W >= 3 contiguous levels); k = 1 - factor. Interior
+// pixels y = clamp(x + k (blur - x), 0, 1), x = level / 255, blur the 3x3 mean
+// weighted 1 around and 5 at the centre rounded to a level; the first and last
+// columns keep x. Writes y as levels to out8 (rounded as store_row) or, when out8
+// is null, as floats to outf.
+void sharpen_u8_row(const uint8_t* above, const uint8_t* row, const uint8_t* below, int64_t W,
+                    float k, uint8_t* out8, float* outf);
+
 // out[x] = sum_t w[t] * src[x + t * step], x in [0, n), t in [0, k) (the
 // resampling's vertical pass).
 void fir(const float* src, int64_t step, const float* w, int64_t k, int64_t n, float* out);

@@ -109,6 +109,161 @@ float gray_sum(Rows& rows, bool quantized) {
   return color::sum_row(y, rows.W);
 }
 
+// SHARPNESS of one interior uint8 row (isa.h). Per pixel, with x the centre's
+// level / 255 and S the integer 3x3 sum of levels plus 4 * the centre (<= 3315):
+//   blur = L / 255, L = round(S / 13) = floor((2 S + 13) / 26)   (S / 13 is never a tie)
+//   y    = clamp(x + k (blur - x), 0, 1)
+// with the float operations of the float-row form in pixel.cpp, so the levels and
+// floats stored equal those of loading the rows and sharpening them as floats
+// (whose rounded blur is that L: the float sum is within 1e-4 of S / 13, the
+// nearest tie 1 / 26 away). L is computed as floor(S * (1 / 13) + 0.5) in float,
+// or on AVX2 as ((2 S + 13) * 40330) >> 20 in 16-bit lanes; both equal
+// floor((2 S + 13) / 26) for every S <= 3315 (tests/test_pixel.py checks them).
+
+// y from the centre's level and the blurred level L (floats holding integers).
+template <typename T>
+inline T sharpen_blend(T centre, T blurred, float k) {
+  const T x = centre * (1.0f / 255.0f);
+  const T blur = blurred * (1.0f / 255.0f);
+  return clamp01(x + k * (blur - x));
+}
+
+template <typename T>
+inline T blurred_level(T sum) {
+  return trunc_nonneg(sum * (1.0f / 13.0f) + 0.5f);
+}
+
+// y in [0, 1] -> y * 255 + 0.5, whose truncation is store_row's level (the
+// clamp to 255 there changes no truncation: y * 255 + 0.5 <= 255.5).
+template <typename T>
+inline T level_of_unit(T y) {
+  return y * 255.0f + 0.5f;
+}
+
+#if defined(DATAGEN_ISA_AVX2)
+// 16 pixels of sharpen_u8_row from lane i (uint8 output): the 3x3 sums and L in
+// 16-bit lanes, the blend in two 8-lane float halves.
+inline __m256i widen16(const uint8_t* p) {  // 16 levels as 16-bit lanes
+  return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline __m256i row3(__m256i u, __m256i v, __m256i x) {
+  return _mm256_add_epi16(_mm256_add_epi16(u, v), x);
+}
+
+inline __m128i sharpen16(const uint8_t* a, const uint8_t* r, const uint8_t* z, int64_t i,
+                         float k) {
+  const __m256i c = widen16(r + i);
+  __m256i s = row3(widen16(a + i - 1), widen16(a + i), widen16(a + i + 1));
+  s = _mm256_add_epi16(s, row3(widen16(r + i - 1), c, widen16(r + i + 1)));
+  s = _mm256_add_epi16(s, row3(widen16(z + i - 1), widen16(z + i), widen16(z + i + 1)));
+  s = _mm256_add_epi16(s, _mm256_slli_epi16(c, 2));
+  const __m256i t = _mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(13));
+  const __m256i l = _mm256_srli_epi16(_mm256_mulhi_epu16(t, _mm256_set1_epi16(-25206)), 4);
+  __m256i q[2];
+  for (int h = 0; h < 2; ++h) {
+    const __m128i lh = h ? _mm256_extracti128_si256(l, 1) : _mm256_castsi256_si128(l);
+    const __m128i ch = h ? _mm256_extracti128_si256(c, 1) : _mm256_castsi256_si128(c);
+    const FV x = FV(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(ch)));
+    const FV b = FV(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(lh)));
+    q[h] = _mm256_cvttps_epi32(__m256(level_of_unit(sharpen_blend(x, b, k))));
+  }
+  const __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
+  return _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+}
+#endif
+
+void sharpen_u8_row(const uint8_t* __restrict above, const uint8_t* __restrict row,
+                    const uint8_t* __restrict below, int64_t W, float k,
+                    uint8_t* __restrict out8, float* __restrict outf) {
+  constexpr float kScale = 1.0f / 255.0f;
+  int64_t i = 1;
+#if defined(DATAGEN_ISA_AVX2)
+  if (out8) {
+    for (; i + 16 < W; i += 16) {  // lanes i .. i + 15, all <= W - 2
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out8 + i), sharpen16(above, row, below, i, k));
+    }
+  }
+#endif
+  for (; i + kVec < W; i += kVec) {  // lanes i .. i + kVec - 1, all <= W - 2
+    const IV c = load_levels(row + i);
+    const IV s = load_levels(above + i - 1) + load_levels(above + i) + load_levels(above + i + 1) +
+                 load_levels(row + i - 1) + c + load_levels(row + i + 1) +
+                 load_levels(below + i - 1) + load_levels(below + i) +
+                 load_levels(below + i + 1) + (c << 2);
+    const FV blurred = blurred_level(__builtin_convertvector(s, FV));
+    const FV y = sharpen_blend(__builtin_convertvector(c, FV), blurred, k);
+    if (out8) {
+      store_levels(out8 + i, __builtin_convertvector(level_of_unit(y), IV));
+    } else {
+      storev(outf + i, y);
+    }
+  }
+  for (; i + 1 < W; ++i) {
+    const int c = row[i];
+    const int s = above[i - 1] + above[i] + above[i + 1] + row[i - 1] + c + row[i + 1] +
+                  below[i - 1] + below[i] + below[i + 1] + 4 * c;
+    const float y = sharpen_blend(static_cast<float>(c), blurred_level(static_cast<float>(s)), k);
+    if (out8) {
+      out8[i] = static_cast<uint8_t>(static_cast<int32_t>(level_of_unit(y)));
+    } else {
+      outf[i] = y;
+    }
+  }
+  for (const int64_t e : {int64_t{0}, W - 1}) {  // the first and last columns are kept
+    if (out8) {
+      out8[e] = row[e];
+    } else {
+      outf[e] = static_cast<float>(row[e]) * kScale;
+    }
+  }
+}
+
+// d[i] = table[s[i]], i < n (isa.h). AVX2: 32 levels at a time, the table as
+// 16 rows of 16 (vpshufb looks up a row, zero where the index has bit 7 set).
+// Levels below 128 take lo_k = s - 16 k, k = 0..7: row k's lookup counts for
+// k <= s / 16 only (larger k wrap to bit 7), so the rows are stored as XOR
+// differences, and the XOR of the lookups telescopes to row s / 16. Levels
+// from 128 do the same with s ^ 128 and rows 8..15; the sign of s picks.
+void map_levels(const uint8_t* __restrict s, uint8_t* __restrict d, int64_t n,
+                const uint8_t* __restrict table) {
+  int64_t i = 0;
+#if defined(DATAGEN_ISA_AVX2)
+  if (n >= 32) {
+    __m256i t[16];
+    __m128i prev = _mm_setzero_si128();
+    for (int k = 0; k < 16; ++k) {
+      const __m128i row = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * k));
+      t[k] = _mm256_broadcastsi128_si256(k == 8 ? row : _mm_xor_si128(row, prev));
+      prev = row;
+    }
+    const __m256i step = _mm256_set1_epi8(16);
+    const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (;; i += 32) {
+      if (i + 32 > n) i = n - 32;  // the last block overlaps the one before
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+      __m256i lo = v, hi = _mm256_xor_si256(v, sign);
+      __m256i a = _mm256_shuffle_epi8(t[0], lo), b = _mm256_shuffle_epi8(t[8], hi);
+      for (int k = 1; k < 8; ++k) {
+        lo = _mm256_sub_epi8(lo, step);
+        hi = _mm256_sub_epi8(hi, step);
+        a = _mm256_xor_si256(a, _mm256_shuffle_epi8(t[k], lo));
+        b = _mm256_xor_si256(b, _mm256_shuffle_epi8(t[8 + k], hi));
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), _mm256_blendv_epi8(a, b, v));
+      if (i + 32 == n) return;
+    }
+  }
+#endif
+  for (; i + 8 <= n; i += 8) {  // 8 levels per load and per store
+    uint64_t v, o = 0;
+    __builtin_memcpy(&v, s + i, 8);
+    for (int j = 0; j < 8; ++j) o |= uint64_t{table[(v >> (8 * j)) & 255]} << (8 * j);
+    __builtin_memcpy(d + i, &o, 8);
+  }
+  for (; i < n; ++i) d[i] = table[s[i]];
+}
+
 // The FIRs keep blocks of kFirBlock outputs in registers across all taps
 // (4 AVX2 or 8 SSE2 accumulators, enough independent sums to hide the add
 // latency); every lane does the scalar tail's operations in the same order.

@@ -12,6 +12,14 @@
 //    store_row: one rounding on store). BRIGHTNESS / SATURATION / CONTRAST /
 //    SOLARIZE are one-step color plans (color_plan.h, isa.h); the others are
 //    written here. The formulas are those of datagen_gpu/kernels/pixel.py.
+//
+// uint8 inputs skip the float rows where they can, with the same results:
+// the statistics read the levels (EQUALIZE's histogram, AUTOCONTRAST's extreme
+// levels); every op that maps each channel's levels on their own (all but
+// SATURATION of RGB and SHARPNESS) is a 256-entry table per (sample, channel),
+// the float path's value at each level, applied level -> level (or -> float
+// for other output dtypes); SHARPNESS sums the levels as integers
+// (isa.h sharpen_u8_row). IDENTITY into the input's dtype copies the rows.
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 #include <torch/library.h>
@@ -25,6 +33,7 @@
 #include "color_plan.h"
 #include "common.h"
 #include "isa.h"
+#include "row_io_simd.h"
 
 namespace datagen_gpu {
 namespace {
@@ -41,7 +50,6 @@ const char* const kNames[kNumCodes] = {"IDENTITY", "BRIGHTNESS", "SATURATION", "
 
 // Constants rounded from double, as the Triton kernel's Python literals are.
 const float kInv255 = static_cast<float>(1.0 / 255.0);
-const float k255Over13 = static_cast<float>(255.0 / 13.0);
 const float kInv13 = static_cast<float>(1.0 / 13.0);
 const float kToLevels = static_cast<float>(255.999);  // to_dtype's float -> uint8 scale
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -147,6 +155,68 @@ void equalize_table(const int64_t* hist, float* lut) {
   }
 }
 
+// The levels of row (b, c, h) of a uint8 view.
+inline const uint8_t* u8_row(const ImageView& v, int64_t b, int64_t c, int64_t h) {
+  return reinterpret_cast<const uint8_t*>(v.data) + v.offset(b, c, h, 0);
+}
+inline uint8_t* u8_row_out(const ImageView& v, int64_t b, int64_t c, int64_t h) {
+  return reinterpret_cast<uint8_t*>(v.data) + v.offset(b, c, h, 0);
+}
+
+// Counts of the n levels p[i * stride] into 4 tables, pixel i into table i % 4
+// (independent increments when neighbouring pixels share a level).
+void count_levels(const uint8_t* __restrict p, int64_t stride, int64_t n,
+                  int32_t (*__restrict t)[256]) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++t[0][p[i * stride]];
+    ++t[1][p[(i + 1) * stride]];
+    ++t[2][p[(i + 2) * stride]];
+    ++t[3][p[(i + 3) * stride]];
+  }
+  for (; i < n; ++i) ++t[0][p[i * stride]];
+}
+
+// lo = min(lo, levels), hi = max(hi, levels) of the n levels p[i * stride].
+void level_range(const uint8_t* __restrict p, int64_t stride, int64_t n, uint8_t& lo,
+                 uint8_t& hi) {
+  uint8_t l = lo, h = hi;
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) {
+      l = std::min(l, p[i]);
+      h = std::max(h, p[i]);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      l = std::min(l, p[i * stride]);
+      h = std::max(h, p[i * stride]);
+    }
+  }
+  lo = l;
+  hi = h;
+}
+
+// EQUALIZE / AUTOCONTRAST statistics of rows [h0, h1) of a uint8 sample, read as
+// levels: the same histogram and (as level / 255, monotone) the same extremes as
+// the float rows give.
+void u8_statistics(const ImageView& src, int64_t b, int64_t code, int64_t h0, int64_t h1,
+                   int32_t* hist, float* lo, float* hi) {
+  alignas(64) int32_t t[4][256];
+  for (int64_t c = 0; c < src.C; ++c) {
+    if (code == kEqualize) {
+      std::fill(&t[0][0], &t[0][0] + 4 * 256, 0);
+      for (int64_t h = h0; h < h1; ++h) count_levels(u8_row(src, b, c, h), src.sW, src.W, t);
+      int32_t* hc = hist + c * 256;
+      for (int k = 0; k < 256; ++k) hc[k] = (t[0][k] + t[1][k]) + (t[2][k] + t[3][k]);
+    } else {
+      uint8_t l = 255, m = 0;
+      for (int64_t h = h0; h < h1; ++h) level_range(u8_row(src, b, c, h), src.sW, src.W, l, m);
+      lo[c] = rowio::u8_to_float(l);
+      hi[c] = rowio::u8_to_float(m);
+    }
+  }
+}
+
 Stats statistics(const ImageView& src, const int64_t* op) {
   const int64_t B = src.B, C = src.C;
   Stats s;
@@ -173,6 +243,11 @@ Stats statistics(const ImageView& src, const int64_t* op) {
       const int64_t code = op[b];
       if (code != kEqualize && code != kAutocontrast && code != kContrastOp) continue;
       const int64_t h0 = (item % nblk) * rb, h1 = std::min(src.H, h0 + rb);
+      if (quantized && code != kContrastOp) {
+        int32_t* part = any_eq ? hist.data() + item * C * 256 : nullptr;
+        u8_statistics(src, b, code, h0, h1, part, plo.data() + item * C, phi.data() + item * C);
+        continue;
+      }
       double acc = 0.0;
       for (int64_t c = 0; c < C; ++c) {
         plo[item * C + c] = kInf;
@@ -237,12 +312,13 @@ Stats statistics(const ImageView& src, const int64_t* op) {
 
 // ---------------------------------------------------------------- the ops on rows
 
-// SHARPNESS on row h of one channel (above, row, below: rows h - 1, h, h + 1;
-// interior rows only): torchvision's 3x3 kernel (1 around, 5 at the centre, / 13),
-// rounded to a level for uint8 inputs, blended with factor f; the first and last
-// columns are kept. The sum runs in the Triton kernel's order.
+// SHARPNESS on row h of one channel of a float image (above, row, below: rows
+// h - 1, h, h + 1; interior rows only): torchvision's 3x3 kernel (1 around, 5 at
+// the centre, / 13), blended with factor f; the first and last columns are kept.
+// The sum runs in the Triton kernel's order. (uint8 images: isa.h sharpen_u8_row,
+// which rounds the blur to a level.)
 void sharpen_row(const float* above, const float* row, const float* below, int64_t W, float f,
-                 bool u8, float* out) {
+                 float* out) {
   out[0] = row[0];
   out[W - 1] = row[W - 1];
   const float k = 1.0f - f;
@@ -251,7 +327,7 @@ void sharpen_row(const float* above, const float* row, const float* below, int64
     acc += above[i - 1]; acc += above[i]; acc += above[i + 1];
     acc += row[i - 1]; acc += row[i]; acc += row[i + 1];
     acc += below[i - 1]; acc += below[i]; acc += below[i + 1];
-    const float blur = u8 ? std::floor(acc * k255Over13 + 0.5f) * kInv255 : acc * kInv13;
+    const float blur = acc * kInv13;
     out[i] = clamp01(row[i] + k * (blur - row[i]));
   }
 }
@@ -300,6 +376,143 @@ void channel_row(int64_t code, float f, float* x, int64_t n, const Stats& s, int
   }
 }
 
+// ---------------------------------------------------------------- uint8 paths
+
+// Tables of the per-channel ops of uint8 samples: at (b, c), entry v is the float
+// path's value at level v (levels: that value stored as uint8).
+struct LevelTables {
+  std::vector<char> used;       // (B,)
+  std::vector<float> values;    // (B, C, 256)
+  std::vector<uint8_t> levels;  // (B, C, 256)
+};
+
+bool maps_levels(int64_t code, int64_t C) {
+  return code != kSharpness && !(code == kSaturationOp && C == 3);
+}
+
+LevelTables level_tables(const ImageView& src, const int64_t* codes, const float* mag,
+                         const Stats& stats, const std::vector<Plan>& plans, bool copy_identity) {
+  const int64_t B = src.B, C = src.C;
+  LevelTables t;
+  t.used.assign(B, 0);
+  if (src.dtype != at::kByte) return t;
+  bool any = false;
+  for (int64_t b = 0; b < B; ++b) {
+    t.used[b] = maps_levels(codes[b], C) && !(copy_identity && codes[b] == kIdentity);
+    any = any || t.used[b];
+  }
+  if (!any) return t;
+  t.values.resize(B * C * 256);
+  t.levels.resize(B * C * 256);
+  at::parallel_for(0, B, 16, [&](int64_t begin, int64_t end) {
+    Rows rows(1, 256);
+    float* x = rows.plane(0);
+    for (int64_t b = begin; b < end; ++b) {
+      for (int64_t c = 0; c < C && t.used[b]; ++c) {
+        for (int v = 0; v < 256; ++v) x[v] = rowio::u8_to_float(static_cast<uint8_t>(v));
+        if (plans[b].n > 0) {  // one channel's rows: the steps that need no other channel
+          apply_steps(plans[b], plans[b].n, stats.mean[b], rows);
+        } else {
+          channel_row(codes[b], mag[b], x, 256, stats, b, c, C, src.dtype);
+        }
+        const int64_t base = (b * C + c) * 256;
+        std::copy(x, x + 256, t.values.begin() + base);
+        for (int v = 0; v < 256; ++v) t.levels[base + v] = rowio::float_to_u8(x[v]);
+      }
+    }
+  });
+  return t;
+}
+
+// d[i * ds] = table[s[i * ss]], i < n (contiguous rows: isa.h map_levels).
+void map_strided(const uint8_t* __restrict s, int64_t ss, uint8_t* __restrict d, int64_t ds,
+                 int64_t n, const uint8_t* __restrict table) {
+  if (ss == 1 && ds == 1) return map_levels(s, d, n, table);
+  for (int64_t i = 0; i < n; ++i) d[i * ds] = table[s[i * ss]];
+}
+
+// The n levels s[i * stride] as a contiguous row: s itself when stride is 1.
+const uint8_t* contiguous_levels(const uint8_t* s, int64_t stride, int64_t n, uint8_t* buf) {
+  if (stride == 1) return s;
+  for (int64_t i = 0; i < n; ++i) buf[i] = s[i * stride];
+  return buf;
+}
+
+// The work of one thread on the rows of uint8 samples (and IDENTITY copies).
+struct RowWork {
+  const ImageView& src;
+  const ImageView& dst;
+  std::vector<float> f;                         // (W,) a float row
+  std::vector<uint8_t> above, row, below, out;  // (W,) level rows of strided views
+
+  RowWork(const ImageView& s, const ImageView& d)
+      : src(s), dst(d), f(s.W), above(s.W), row(s.W), below(s.W), out(s.W) {}
+
+  // Rows [h0, h1) of (b, c) copied (IDENTITY into the input's dtype): one run of
+  // bytes when both are contiguous, else row by row.
+  void copy(int64_t b, int64_t c, int64_t h0, int64_t h1) {
+    const int64_t W = src.W;
+    if (src.sW == 1 && dst.sW == 1 && src.sH == W && dst.sH == W) {
+      copy_row(src, src.offset(b, c, h0, 0), dst, dst.offset(b, c, h0, 0), (h1 - h0) * W, false);
+      return;
+    }
+    for (int64_t h = h0; h < h1; ++h) copy(b, c, h);
+  }
+
+  // Row (b, c, h) unchanged into the output dtype: bytes when the dtypes match and
+  // both rows are contiguous, else through a float row (exact for every dtype).
+  void copy(int64_t b, int64_t c, int64_t h) {
+    if (src.dtype == dst.dtype && src.sW == 1 && dst.sW == 1) {
+      copy_row(src, src.offset(b, c, h, 0), dst, dst.offset(b, c, h, 0), src.W, false);
+      return;
+    }
+    load_row(src, src.offset(b, c, h, 0), src.sW, src.W, f.data());
+    store_row(dst, dst.offset(b, c, h, 0), dst.sW, dst.W, f.data());
+  }
+
+  // Rows [h0, h1) of (b, c) through the table of (b, c).
+  void map(const LevelTables& t, int64_t b, int64_t c, int64_t h0, int64_t h1) {
+    const int64_t base = (b * src.C + c) * 256, W = src.W;
+    if (dst.dtype == at::kByte) {
+      const uint8_t* table = t.levels.data() + base;
+      if (src.sW == 1 && dst.sW == 1 && src.sH == W && dst.sH == W) {  // one run of levels
+        map_levels(u8_row(src, b, c, h0), u8_row_out(dst, b, c, h0), (h1 - h0) * W, table);
+        return;
+      }
+      for (int64_t h = h0; h < h1; ++h) {
+        map_strided(u8_row(src, b, c, h), src.sW, u8_row_out(dst, b, c, h), dst.sW, W, table);
+      }
+      return;
+    }
+    const float* values = t.values.data() + base;
+    for (int64_t h = h0; h < h1; ++h) {
+      const uint8_t* s = u8_row(src, b, c, h);
+      for (int64_t i = 0; i < W; ++i) f[i] = values[s[i * src.sW]];
+      store_row(dst, dst.offset(b, c, h, 0), dst.sW, W, f.data());
+    }
+  }
+
+  // SHARPNESS of row (b, c, h) of a uint8 sample; k = 1 - factor.
+  void sharpen(int64_t b, int64_t c, int64_t h, float k) {
+    const int64_t H = src.H, W = src.W;
+    if (h == 0 || h == H - 1 || H < 3 || W < 3) return copy(b, c, h);
+    const int64_t ss = src.sW;
+    const uint8_t* a = contiguous_levels(u8_row(src, b, c, h - 1), ss, W, above.data());
+    const uint8_t* r = contiguous_levels(u8_row(src, b, c, h), ss, W, row.data());
+    const uint8_t* z = contiguous_levels(u8_row(src, b, c, h + 1), ss, W, below.data());
+    if (dst.dtype != at::kByte) {
+      sharpen_u8_row(a, r, z, W, k, nullptr, f.data());
+      store_row(dst, dst.offset(b, c, h, 0), dst.sW, W, f.data());
+    } else if (dst.sW == 1) {
+      sharpen_u8_row(a, r, z, W, k, u8_row_out(dst, b, c, h), nullptr);
+    } else {
+      sharpen_u8_row(a, r, z, W, k, out.data(), nullptr);
+      uint8_t* d = u8_row_out(dst, b, c, h);
+      for (int64_t i = 0; i < W; ++i) d[i * dst.sW] = out[i];  // channels-last
+    }
+  }
+};
+
 // ---------------------------------------------------------------- op
 
 at::Tensor pixel_ops_cpu(const at::Tensor& images, const at::Tensor& op,
@@ -331,16 +544,32 @@ at::Tensor pixel_ops_cpu(const at::Tensor& images, const at::Tensor& op,
       default: break;
     }
   }
+  const bool copy_identity = src.dtype == dst.dtype;
+  const LevelTables tables = level_tables(src, codes, mag, stats, plans, copy_identity);
   const int64_t rb = rows_per_block(src);
   const int64_t nblk = (src.H + rb - 1) / rb;
   const int64_t C = src.C, H = src.H, W = src.W;
   at::parallel_for(0, src.B * nblk, 1, [&](int64_t begin, int64_t end) {
     Rows rows(C, W);
     std::vector<float> above(W), below(W), sharp(W);
+    RowWork work(src, dst);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t b = item / nblk;
       const int64_t code = codes[b];
       const int64_t h0 = (item % nblk) * rb, h1 = std::min(H, h0 + rb);
+      const bool copy = copy_identity && code == kIdentity;
+      if (copy || tables.used[b] || (u8 && code == kSharpness)) {
+        for (int64_t c = 0; c < C; ++c) {
+          if (copy) {
+            work.copy(b, c, h0, h1);
+          } else if (tables.used[b]) {
+            work.map(tables, b, c, h0, h1);
+          } else {
+            for (int64_t h = h0; h < h1; ++h) work.sharpen(b, c, h, 1.0f - mag[b]);
+          }
+        }
+        continue;
+      }
       for (int64_t h = h0; h < h1; ++h) {
         load_pixels(src, b, h, rows);
         if (plans[b].n > 0) {
@@ -350,8 +579,7 @@ at::Tensor pixel_ops_cpu(const at::Tensor& images, const at::Tensor& op,
             for (int64_t c = 0; c < C; ++c) {
               load_row(src, src.offset(b, c, h - 1, 0), src.sW, W, above.data());
               load_row(src, src.offset(b, c, h + 1, 0), src.sW, W, below.data());
-              sharpen_row(above.data(), rows.plane(c), below.data(), W, mag[b], u8,
-                          sharp.data());
+              sharpen_row(above.data(), rows.plane(c), below.data(), W, mag[b], sharp.data());
               std::copy(sharp.begin(), sharp.end(), rows.plane(c));
             }
           }

@@ -134,7 +134,9 @@ def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode=
     steps.append(T.Normalize(mean, std, out_dtype=torch.float32))
     if re_prob > 0:
         value = {"pixel": "random", "rand": "random_channel", "const": 0}[re_mode]
-        steps.append(T.RandomErasing(p=re_prob, scale=(0.02, 1.0 / 3.0), ratio=(0.3, 1.0 / 0.3), value=value))
+        # in place: its input is Normalize's fresh output, so only the boxes are written
+        steps.append(T.RandomErasing(p=re_prob, scale=(0.02, 1.0 / 3.0), ratio=(0.3, 1.0 / 0.3), value=value,
+                                     inplace=True))
     return T.Compose(steps, seed=seed)
 
 

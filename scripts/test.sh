@@ -6,5 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PY="${VENV:-.venv}/bin/python"
+# torchvision's Python package alone (setup.sh): the parity tests run its transforms on this
+# torch (tests/_backends.py torchvision_or_skip); an installed torchvision takes precedence.
+if [ -d "${VENV:-.venv}/torchvision-py" ]; then
+  export DATAGEN_TEST_TORCHVISION="${DATAGEN_TEST_TORCHVISION:-$(pwd)/${VENV:-.venv}/torchvision-py}"
+fi
 # pyproject's addopts disable benchmark timing: each benchmark runs once, as a test.
 "$PY" -m pytest tests benchmarks -q "$@"

@@ -29,6 +29,29 @@ import pytest  # noqa: E402
 import datagen_gpu  # noqa: E402,F401
 
 HAS_TRITON = importlib.util.find_spec("triton") is not None
+TORCHVISION_ENV = "DATAGEN_TEST_TORCHVISION"
+
+
+def torchvision_or_skip(module: str = "torchvision.transforms.v2.functional"):
+    """Import a torchvision module for a parity test, or skip the test.
+
+    torchvision's transforms are plain Python over torch ops. Where torchvision is not
+    installed (its wheels pin another torch, a multi-GB CUDA build), scripts/setup.sh
+    puts its Python package alone in a directory (``pip install --no-deps --target``)
+    and scripts/test.sh names it in $DATAGEN_TEST_TORCHVISION: it is imported from
+    there without its compiled operators (detection ops, video, decoders: none of
+    which the parity tests use); its fake-op registrations, which need them, are
+    skipped.
+    """
+    extra = os.environ.get(TORCHVISION_ENV, "")
+    if extra and importlib.util.find_spec("torchvision") is None and os.path.isdir(extra):
+        import sys
+        import types
+
+        sys.modules.setdefault("torchvision._meta_registrations",
+                               types.ModuleType("torchvision._meta_registrations"))
+        sys.path.append(extra)
+    return pytest.importorskip(module)
 BACKENDS = ["cpu", "triton"] + (["cuda"] if torch.cuda.is_available() else [])
 SHAPES = [(1, 3, 17, 29), (5, 3, 64, 48), (2, 3, 7, 130)]
 DTYPES = [torch.uint8, torch.float16, torch.bfloat16, torch.float32]

@@ -27,7 +27,7 @@ from datagen_gpu.kernels import affine as K
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs, random_images
 
 from _backends import (DTYPES, interpreted, run_op, shape_for, skip_unsupported,
-                       skip_without_value_checks)
+                       skip_without_value_checks, torchvision_or_skip)
 
 MODES = {"nearest": 0, "bilinear": 1}
 SHAPES = [(3, 3, 13, 17), (5, 3, 33, 65), (4, 1, 7, 5), (2, 4, 1, 9)]
@@ -529,7 +529,7 @@ def test_no_host_copy_or_sync_on_cuda():
 def test_torchvision_parity(dtype, mode, gen):
     """torchvision's affine / rotate per sample. Nearest: torchvision computes the grid in
     float32 through normalized coordinates, so a few pixels at rounding ties differ."""
-    TF = pytest.importorskip("torchvision.transforms.v2.functional")
+    TF = torchvision_or_skip("torchvision.transforms.v2.functional")
     B, C, H, W = 7, 3, 15, 18
     x = random_images((B, C, H, W), dtype, generator=gen)
     angle, translate, scale, shear, center = mixed_params(B, H, W, gen)

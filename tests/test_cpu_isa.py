@@ -110,6 +110,26 @@ def test_resample_and_blur_bit_identical_across_isas(isa_outputs, out):
         assert torch.equal(u, v)
 
 
+@pytest.mark.parametrize("w", [17, 40, 131])
+def test_pixel_ops_uint8_bit_identical_across_isas(isa_outputs, w):
+    """pixel_ops on uint8: SHARPNESS's integer sums (16-pixel AVX2 steps, 4-pixel
+    baseline steps, scalar tails) and the 256-entry tables (vpshufb blocks, 8-level
+    words), into uint8 and float32, NCHW and channels-last."""
+    gen = torch.Generator().manual_seed(w)
+    x = (torch.rand(22, 3, 9, w, generator=gen) * 255).round().to(torch.uint8)
+    op = torch.arange(22) % 11
+    m = torch.where(op == 5, 3.0, torch.where(op == 6, 100.0, 0.7 + torch.rand(22, generator=gen)))
+
+    def run():
+        return [F.pixel_ops(v, op, m, out_dtype=d)
+                for v in (x, x.contiguous(memory_format=torch.channels_last))
+                for d in (torch.uint8, torch.float32)]
+
+    base, best = isa_outputs(run)
+    for u, v in zip(base, best):
+        assert torch.equal(u, v)
+
+
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.float32])
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_affine_bit_identical_across_isas(isa_outputs, dtype, channels_last):

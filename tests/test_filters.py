@@ -10,7 +10,7 @@ from datagen_gpu import reference as R
 from datagen_gpu._checks import is_channels_last
 from datagen_gpu.testing import assert_close_to_reference, poison_outputs, random_images
 
-from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported, value_checks
+from _backends import DTYPES, SHAPES, run_op, shape_for, skip_unsupported, value_checks, torchvision_or_skip
 
 FLOAT_OUT = [torch.float32, torch.float16, torch.bfloat16]
 MEAN = [0.485, 0.456, 0.406]
@@ -113,7 +113,7 @@ def test_reference_gaussian_blur_is_torchvision_conv2d(k, gen):
 
 
 def test_gaussian_blur_matches_torchvision(gen):
-    tvf = pytest.importorskip("torchvision.transforms.v2.functional")
+    tvf = torchvision_or_skip("torchvision.transforms.v2.functional")
     sigma = torch.tensor([0.4, 1.1, 3.0])
     for dtype in (torch.float32, torch.uint8):
         x = random_images((3, 3, 30, 41), dtype, generator=gen)

@@ -7,6 +7,8 @@ compares images and targets.
 """
 import numpy as np
 import pytest
+from _backends import torchvision_or_skip  # noqa: E402
+
 import torch
 
 from datagen_gpu.params.mixing import (BETA_DRAWS, beta_symmetric, cutmix_boxes_minmax, cutmix_boxes_timm,
@@ -97,7 +99,7 @@ def test_mixup_equals_timm(timm_mixup, monkeypatch, mode, config, gen):
 
 @pytest.fixture
 def tv2():
-    return pytest.importorskip("torchvision.transforms.v2")
+    return torchvision_or_skip("torchvision.transforms.v2")
 
 
 def test_mixup_equals_torchvision(tv2, gen):

@@ -257,6 +257,115 @@ def test_cpu_results_independent_of_thread_count(gen):
     check(one, x, op, m, "cpu", msg="row blocks")
 
 
+# ------------------------------------------------------------------ C++ uint8 paths
+
+
+def same_data(x, layout):
+    """x's values in another layout: channels-last, or rows with a gap (strided)."""
+    if layout == "channels_last":
+        return x.contiguous(memory_format=torch.channels_last)
+    b, c, h, w = x.shape
+    y = torch.zeros((b, c, h, w + 3), dtype=x.dtype)[..., :w]
+    y.copy_(x)
+    return y
+
+
+def cpu_op(x, op, m, out_dtype):
+    with poison_outputs():
+        return torch.ops.datagen_gpu.pixel_ops(x, op, m, out_dtype)
+
+
+def as_stored_levels(y):
+    """float32 values in [0, 1] stored as uint8 the way the kernels store them."""
+    return (y * 255.0 + 0.5).clamp(0, 255).to(torch.uint8)
+
+
+def test_cpu_sharpness_blurred_level_formulas():
+    """The C++ uint8 SHARPNESS rounds the blur to round(S / 13), S the 3x3 sum of levels
+    with the centre weighted 5, as floor(S * (1 / 13) + 0.5) in float32 or, on AVX2, as
+    ((2 S + 13) * 40330) >> 20 in 16-bit lanes (csrc/isa_kernels.h): every S agrees."""
+    s = torch.arange(13 * 255 + 1)
+    exact = (2 * s + 13) // 26
+    assert torch.equal(torch.round(s.double() / 13).long(), exact)  # never a tie
+    assert torch.equal(torch.floor(s.float() * (1.0 / 13.0) + 0.5).long(), exact)
+    assert int((2 * s + 13).max()) < 2**16
+    assert torch.equal(((2 * s + 13) * 40330) >> 20, exact)
+
+
+@pytest.mark.parametrize("w", [3, 4, 9, 17, 18, 19, 26, 34, 35, 50])
+def test_cpu_sharpness_uint8_widths_and_layouts(w, gen):
+    """Integer 3x3 sums on uint8 rows: 16-pixel (AVX2), 8- or 4-pixel and scalar steps
+    across the interior columns; every output dtype; the uint8 output is the float32
+    one stored; channels-last and strided inputs (rows gathered first) give the same."""
+    x = random_images((4, 3, 6, w), torch.uint8, generator=gen)
+    x[0, :, 2:4] = 255  # saturated sums
+    x[1, :, 2:4] = 0
+    op = torch.full((4,), int(PixelOp.SHARPNESS))
+    m = torch.tensor([0.0, 0.5, 1.7, 1.0])
+    for out_dtype in DTYPES:
+        check(cpu_op(x, op, m, out_dtype), x, op, m, "cpu", out_dtype, msg=f"W={w} {out_dtype}")
+    u8 = cpu_op(x, op, m, torch.uint8)
+    assert torch.equal(u8, as_stored_levels(cpu_op(x, op, m, torch.float32)))
+    assert torch.equal(u8[3], x[3])  # factor 1 keeps the image
+    for layout in ("channels_last", "strided"):
+        for out_dtype in (torch.uint8, torch.float32):
+            assert torch.equal(cpu_op(same_data(x, layout), op, m, out_dtype),
+                               cpu_op(x, op, m, out_dtype)), layout
+
+
+@pytest.mark.parametrize("hw", [(1, 1), (2, 7), (4, 8), (3, 11), (5, 13), (7, 64), (40, 41)])
+def test_cpu_uint8_level_tables(hw, gen):
+    """uint8 samples of the per-channel ops map their levels through 256-entry tables
+    (runs shorter than a 32-level block, exact blocks, an overlapping last block,
+    maps that are the identity next to others): against the reference in every output
+    dtype, uint8 equal to the float32 output stored, and the same in every layout."""
+    x = random_images((33, 3) + hw, torch.uint8, generator=gen)
+    op = torch.cat([mixed_codes(22, gen), torch.tensor([int(c) for c in CODES])])
+    m = magnitudes(op, x, gen)
+    m[22:] = torch.tensor([0.0, 1.0, 1.0, 1.0, 1.0, 8.0, 255.0, 0.0, 0.0, 0.0, 0.0])  # identities
+    for out_dtype in DTYPES:
+        check(cpu_op(x, op, m, out_dtype), x, op, m, "cpu", out_dtype, msg=f"{hw} {out_dtype}")
+    u8 = cpu_op(x, op, m, torch.uint8)
+    assert torch.equal(u8, as_stored_levels(cpu_op(x, op, m, torch.float32)))
+    for k in (22, 23, 24, 25, 26, 27, 32):  # IDENTITY, factors 1, 8 bits, addend 0
+        assert torch.equal(u8[k], x[k]), CODES[k - 22].name
+    for layout in ("channels_last", "strided"):
+        for out_dtype in (torch.uint8, torch.float16):
+            assert torch.equal(cpu_op(same_data(x, layout), op, m, out_dtype),
+                               cpu_op(x, op, m, out_dtype)), layout
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
+def test_cpu_identity_copies_rows(dtype, layout, gen):
+    """IDENTITY into the input's dtype copies (whole row blocks when contiguous)."""
+    x = same_data(random_images((3, 3, 70, 300), dtype, generator=gen), layout) \
+        if layout != "contiguous" else random_images((3, 3, 70, 300), dtype, generator=gen)
+    op = torch.tensor([0, 9, 0])
+    out = cpu_op(x, op, torch.zeros(3), dtype)
+    assert torch.equal(out[0], x[0]) and torch.equal(out[2], x[2])
+    assert is_channels_last(out) == is_channels_last(x)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cpu_uint8_results_independent_of_thread_count(channels_last, gen):
+    """uint8 statistics (histogram / extreme levels per row block), tables and the
+    integer sharpness with several row blocks per sample, on 1 and on 2+ threads."""
+    x = random_images((11, 3, 300, 64), torch.uint8, channels_last=channels_last, generator=gen)
+    op = mixed_codes(11, gen)
+    m = magnitudes(op, x, gen)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = [torch.ops.datagen_gpu.pixel_ops(x, op, m, d) for d in (torch.uint8, torch.float32)]
+        torch.set_num_threads(max(2, threads))
+        many = [torch.ops.datagen_gpu.pixel_ops(x, op, m, d) for d in (torch.uint8, torch.float32)]
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(u, v) for u, v in zip(one, many))
+    check(one[0], x, op, m, "cpu", msg="uint8 row blocks")
+
+
 # ------------------------------------------------------------------ Triton tiling
 
 

@@ -12,7 +12,7 @@ from datagen_gpu import functional as F
 from datagen_gpu.functional import PixelOp
 from datagen_gpu.testing import random_images
 
-from _backends import HAS_TRITON, run_op, skip_without_value_checks
+from _backends import HAS_TRITON, run_op, skip_without_value_checks, torchvision_or_skip
 
 OPS = torch.ops.datagen_gpu
 SINGLE = {  # functional -> (code, its parameter for 3 samples or None)
@@ -316,7 +316,7 @@ EXACT_CODES = {PixelOp.IDENTITY, PixelOp.POSTERIZE, PixelOp.SOLARIZE, PixelOp.EQ
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_torchvision_parity(dtype, channels, gen):
-    TF = pytest.importorskip("torchvision.transforms.v2.functional")
+    TF = torchvision_or_skip("torchvision.transforms.v2.functional")
     codes = [c for c in PixelOp if channels == 3 or c != PixelOp.SATURATION]
     B = 2 * len(codes)
     x = random_images((B, channels, 13, 17), dtype, generator=gen)

@@ -10,6 +10,8 @@ import math
 import os
 
 import pytest
+from _backends import torchvision_or_skip  # noqa: E402
+
 import torch
 
 from datagen_gpu import transforms as T
@@ -69,7 +71,7 @@ def test_spaces_are_torchvisions(tv_spaces, key, space, bins):
 
 
 def test_spaces_match_installed_torchvision():
-    v2 = pytest.importorskip("torchvision.transforms.v2")
+    v2 = torchvision_or_skip("torchvision.transforms.v2")
     for cls, space, bins in [(v2.RandAugment, P.RAND_AUGMENT_SPACE, 31), (v2.TrivialAugmentWide, P.TRIVIAL_AUGMENT_SPACE, 31),
                              (v2.AutoAugment, P.AUTO_AUGMENT_SPACE, 10), (v2.AugMix, P.AUGMIX_SPACE, 10)]:
         assert [o.name for o in space] == list(cls._AUGMENTATION_SPACE)
@@ -81,7 +83,7 @@ def test_spaces_match_installed_torchvision():
 
 
 def test_auto_augment_sub_policies_match_installed_torchvision():
-    v2 = pytest.importorskip("torchvision.transforms.v2")
+    v2 = torchvision_or_skip("torchvision.transforms.v2")
     for policy in T.AutoAugmentPolicy:
         ours = T.autoaugment.sub_policies(policy)
         theirs = v2.AutoAugment(v2.AutoAugmentPolicy(policy.value))._policies

@@ -10,10 +10,11 @@ beyond one level against torchvision 0.29 (docs/policies.md); bounded here at 5%
 import pytest
 import torch
 
+from _backends import torchvision_or_skip
 from datagen_gpu import transforms as T
 from datagen_gpu.params import policy as P
 
-v2 = pytest.importorskip("torchvision.transforms.v2")
+v2 = torchvision_or_skip("torchvision.transforms.v2")
 
 
 def torchvision_magnitude(op: P.PolicyOp, value: float) -> float:

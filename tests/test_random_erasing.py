@@ -5,6 +5,8 @@ runs it), RandomApply, ragged inputs, in place, and a torchvision parity test
 import math
 
 import pytest
+from _backends import torchvision_or_skip  # noqa: E402
+
 import torch
 
 from datagen_gpu import reference as R
@@ -245,7 +247,7 @@ def test_value_length_checked_against_channels():
 
 def test_torchvision_parity(gen):
     """Our boxes and values (and noise) fed to torchvision's F.erase per sample."""
-    tvF = pytest.importorskip("torchvision.transforms.v2.functional")
+    tvF = torchvision_or_skip("torchvision.transforms.v2.functional")
     x = random_images((6, 3, 20, 26), torch.float32, generator=gen)
     for value in (0.25, (0.1, 0.2, 0.3), "random", "random_channel"):
         t = T.RandomErasing(p=0.8, value=value, seed=7)

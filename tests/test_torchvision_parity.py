@@ -29,9 +29,10 @@ torchvision does). Where torchvision's uint8 path gives a different bound:
 import pytest
 import torch
 
+from _backends import torchvision_or_skip
 from datagen_gpu import functional as F
 
-TF = pytest.importorskip("torchvision.transforms.v2.functional")
+TF = torchvision_or_skip("torchvision.transforms.v2.functional")
 
 SHAPE = (5, 3, 37, 53)
 

@@ -91,12 +91,14 @@ class AugMix(_SlotPolicy):
         chains = x.repeat_interleave(K, dim=0)  # sample-major: rows b * K + k
         chains = self.run_slots(chains, P_["op"].reshape(B * K, D), P_["value"].reshape(B * K, D),
                                 P_["apply"].reshape(B * K, D))
-        scale = 255.0 if x.dtype == torch.uint8 else 1.0
-        w = P_["weights"].to(torch.float32)
-        mix = w[:, 0].view(B, 1, 1, 1) * x.to(torch.float32)
-        mix = mix + (w[:, 1:].view(B, K, 1, 1, 1) * chains.to(torch.float32).view(B, K, C, H, W)).sum(dim=1)
+        w = P_["weights"].to(device=x.device, dtype=torch.float32)
+        chains = chains.unflatten(0, (B, K))
+        # out = w0 x + sum_k w_k chain_k, accumulated in float32 one chain at a time
+        mix = x.to(torch.float32).mul_(w[:, 0].view(B, 1, 1, 1))
+        for k in range(K):
+            mix.add_(chains[:, k].to(torch.float32).mul_(w[:, k + 1].view(B, 1, 1, 1)))
         if x.dtype == torch.uint8:
-            mix = mix.round_().clamp_(0.0, scale)
+            mix = mix.round_().clamp_(0.0, 255.0)
         out = mix.to(x.dtype)
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             out = out.contiguous(memory_format=torch.channels_last)
