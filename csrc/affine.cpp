@@ -128,34 +128,50 @@ void shift_rows_raw(const Warp& w, int64_t b, int64_t i0, int64_t i1, int64_t dx
   }
   // channels-last pixels on both sides: a row is one run of W * C elements
   const bool pixels = C > 1 && src.sC == 1 && dst.sC == 1 && src.sW == C && dst.sW == C;
-  for (int64_t i = i0; i < i1; ++i) {
-    const int64_t y = i + dy;
-    int64_t lo = std::clamp<int64_t>(-dx, 0, W), hi = std::clamp<int64_t>(W - dx, lo, W);
-    if (y < 0 || y >= dst.H) lo = hi = 0;
-    if (pixels) {
-      E* d = dp + dst.offset(b, 0, i, 0);
-      for (int64_t j = 0; j < lo; ++j) std::memcpy(d + j * C, fe, C * sizeof(E));
-      if (hi > lo) {
-        std::memcpy(d + lo * C, sp + src.offset(b, 0, y, lo + dx), (hi - lo) * C * sizeof(E));
-      }
-      for (int64_t j = hi; j < W; ++j) std::memcpy(d + j * C, fe, C * sizeof(E));
-      continue;
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      E* d = dp + dst.offset(b, c, i, 0);
-      const int64_t ds = dst.sW, ss = src.sW;
-      for (int64_t j = 0; j < lo; ++j) d[j * ds] = fe[c];
-      if (hi > lo) {
-        const E* s = sp + src.offset(b, c, y, lo + dx);
-        if (ds == 1 && ss == 1) {
-          std::memcpy(d + lo, s, (hi - lo) * sizeof(E));
-        } else {
-          for (int64_t j = 0; j < hi - lo; ++j) d[(lo + j) * ds] = s[j * ss];
+  const auto rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const int64_t y = i + dy;
+      int64_t lo = std::clamp<int64_t>(-dx, 0, W), hi = std::clamp<int64_t>(W - dx, lo, W);
+      if (y < 0 || y >= dst.H) lo = hi = 0;
+      if (pixels) {
+        E* d = dp + dst.offset(b, 0, i, 0);
+        for (int64_t j = 0; j < lo; ++j) std::memcpy(d + j * C, fe, C * sizeof(E));
+        if (hi > lo) {
+          std::memcpy(d + lo * C, sp + src.offset(b, 0, y, lo + dx), (hi - lo) * C * sizeof(E));
         }
+        for (int64_t j = hi; j < W; ++j) std::memcpy(d + j * C, fe, C * sizeof(E));
+        continue;
       }
-      for (int64_t j = hi; j < W; ++j) d[j * ds] = fe[c];
+      for (int64_t c = 0; c < C; ++c) {
+        E* d = dp + dst.offset(b, c, i, 0);
+        const int64_t ds = dst.sW, ss = src.sW;
+        for (int64_t j = 0; j < lo; ++j) d[j * ds] = fe[c];
+        if (hi > lo) {
+          const E* s = sp + src.offset(b, c, y, lo + dx);
+          if (ds == 1 && ss == 1) {
+            std::memcpy(d + lo, s, (hi - lo) * sizeof(E));
+          } else {
+            for (int64_t j = 0; j < hi - lo; ++j) d[(lo + j) * ds] = s[j * ss];
+          }
+        }
+        for (int64_t j = hi; j < W; ++j) d[j * ds] = fe[c];
+      }
     }
+  };
+  // a vertical shift of dense rows (the identity too): the rows that have a source
+  // are one run per plane (per sample when channels-last), the others the fill
+  const int64_t run = pixels ? W * C : W;
+  if (dx == 0 && src.sH == run && dst.sH == run && (pixels || (src.sW == 1 && dst.sW == 1))) {
+    const int64_t r0 = std::clamp(-dy, i0, i1), r1 = std::clamp(dst.H - dy, r0, i1);
+    for (int64_t c = 0; c < (pixels ? 1 : C) && r1 > r0; ++c) {
+      std::memcpy(dp + dst.offset(b, c, r0, 0), sp + src.offset(b, c, r0 + dy, 0),
+                  (r1 - r0) * run * sizeof(E));
+    }
+    rows(i0, r0);
+    rows(r1, i1);
+    return;
   }
+  rows(i0, i1);
 }
 
 // The same through float rows (the dtypes differ).

@@ -292,13 +292,14 @@ def expected_shift(x, dx, dy, fill, dtype):
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("mode", list(MODES))
 def test_shifts_next_to_warped_samples(backend, dtypes, channels_last, mode, gen):
-    """The identity and integer shifts (in C++ row copies with fill: any size, beyond the image
-    too) next to warped samples; 5 channels: a group of 4 and one more."""
+    """The identity and integer shifts (in C++ row copies with fill, vertical ones of dense rows
+    as one copy per plane: any size, beyond the image too) next to warped samples; 5 channels:
+    a group of 4 and one more."""
     in_dtype, out_dtype = dtypes
     skip_unsupported(backend, in_dtype, out_dtype, bfloat16=True)
-    B, C, H, W = 9, 5, 9, 13
+    B, C, H, W = 11, 5, 9, 13
     x = random_images((B, C, H, W), in_dtype, channels_last=channels_last, generator=gen)
-    shifts = [(0, 0), (3, -2), (-13, 0), (40, 1), (0, -9), (-5, 8), (12, 8)]
+    shifts = [(0, 0), (3, -2), (-13, 0), (40, 1), (0, -9), (-5, 8), (12, 8), (0, 4), (0, -11)]
     matrix = torch.cat([shift_matrix(shifts), shift_matrix([(2.5, 0.0)]),
                         F.affine_matrix(30.0, (1, 2), 1.1, 0.0, None, H, W)])
     fill = make_fill("sample", B, C, gen)
