@@ -286,7 +286,9 @@ void nearest_row(const Warp& w, int64_t b, int64_t i, const int64_t* o, int64_t 
       p[k] = reinterpret_cast<const E*>(src.data) + b * src.sB + (c0 + k) * src.sC;
       d[k] = raw ? reinterpret_cast<E*>(dst.data) + dst.offset(b, c0 + k, i, 0) : s.raw_row<E>(k);
     }
-    with_group(nc, [&](auto g) { gather_group<E, g()>(p, d, raw ? ds : 1, o, lo, hi); });
+    with_group(nc, [&](auto g) {
+      gather_group<E, decltype(g)::value>(p, d, raw ? ds : 1, o, lo, hi);
+    });
     for (int k = 0; k < nc; ++k) {
       const float f = outside_value(w.fills[b * C + c0 + k]);
       if (raw) {
@@ -384,20 +386,22 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
   for (int64_t cg = 0; cg < C; cg += kGroup) {
     const int nc = static_cast<int>(std::min<int64_t>(kGroup, C - cg));
     const T* p[kGroup] = {};
-    uint8_t* out[kGroup] = {};
+    uint8_t* out8[kGroup] = {};  // the uint8 output rows (bytes)
     for (int k = 0; k < nc; ++k) {
       p[k] = reinterpret_cast<const T*>(src.data) + b * src.sB + (cg + k) * src.sC;
-      out[k] = reinterpret_cast<uint8_t*>(dst.data) + dst.offset(b, cg + k, i, 0);
+      if (bytes) out8[k] = reinterpret_cast<uint8_t*>(dst.data) + dst.offset(b, cg + k, i, 0);
     }
     uint32_t* packed[kGroup] = {};
     if constexpr (std::is_same_v<T, uint8_t>) {
       for (int k = 0; k < nc; ++k) packed[k] = s.raw_row<uint32_t>(k);
-      with_group(nc, [&](auto g) { gather_quads<g()>(p, src.sH, src.sW, t.o, bo, span, packed); });
+      with_group(nc, [&](auto g) {
+        gather_quads<decltype(g)::value>(p, src.sH, src.sW, t.o, bo, span, packed);
+      });
     }
     for (int k = 0; k < nc; ++k) {
       const float f = w.fills[b * C + cg + k];
       if (bytes) {
-        uint8_t* d = dst.sW == 1 ? out[k] : s.byte_row(k);
+        uint8_t* d = dst.sW == 1 ? out8[k] : s.byte_row(k);
         const uint8_t fe = rowio::float_to_u8(outside_value(f));
         std::memset(d, fe, c0);
         affine_blend_u8(t, packed[k], c0, d0, f, nullptr, d);
@@ -419,7 +423,9 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
     if (bytes && dst.sW != 1) {  // strided rows: the group's bytes, pixel by pixel
       const uint8_t* rows[kGroup] = {};
       for (int k = 0; k < nc; ++k) rows[k] = s.byte_row(k);
-      with_group(nc, [&](auto g) { scatter_group<uint8_t, g()>(rows, out, dst.sW, W); });
+      with_group(nc, [&](auto g) {
+        scatter_group<uint8_t, decltype(g)::value>(rows, out8, dst.sW, W);
+      });
     }
   }
 }
