@@ -433,6 +433,8 @@ void bilinear_row(const Warp& w, int64_t b, const AffineRow& r, int64_t i, const
 template <typename T>
 void general_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s, Prefetcher& pf) {
   const float* m = w.mat + b * 6;
+  const float* f = w.fills + b * w.dst.C;
+  const bool masked = std::any_of(f, f + w.dst.C, [](float v) { return !std::isnan(v); });
   const double wmax = static_cast<double>(w.src.W - 1), hmax = static_cast<double>(w.src.H - 1);
   for (int64_t i = i0; i < i1; ++i) {
     pf.step(i1 - i);
@@ -446,7 +448,8 @@ void general_rows(const Warp& w, int64_t b, int64_t i0, int64_t i1, Scratch& s, 
     }
     int64_t span[4];
     bilinear_spans(r, span);
-    const BilinearTaps t = s.taps();
+    BilinearTaps t = s.taps();
+    if (!masked) t.mask = nullptr;  // no fill: no mask blend
     affine_bilinear_taps(r, span[1], span[2], t);
     bilinear_row<T>(w, b, r, i, t, span, s);
   }

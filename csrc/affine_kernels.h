@@ -66,7 +66,7 @@ void affine_bilinear_taps(const AffineRow& r, int64_t lo, int64_t hi, const Bili
     *reinterpret_cast<FHu*>(t.wx1 + j) = wx1;
     *reinterpret_cast<FHu*>(t.wy0 + j) = wy0;
     *reinterpret_cast<FHu*>(t.wy1 + j) = wy1;
-    *reinterpret_cast<FHu*>(t.mask + j) = (wx0 + wx1) * (wy0 + wy1);
+    if (t.mask != nullptr) *reinterpret_cast<FHu*>(t.mask + j) = (wx0 + wx1) * (wy0 + wy1);
   }
 }
 
@@ -89,11 +89,15 @@ inline V bilinear_lane(const BilinearTaps& t, int64_t j, V v00, V v01, V v10, V 
   return s * mask + splat<V>(fill) * (splat<V>(1.0f) - mask);
 }
 
+// Byte `shift / 8` of the packed neighbours as a value (level / 255).
 inline float u8_lane(uint32_t v, int shift) {
   return static_cast<float>((v >> shift) & 255u) * (1.0f / 255.0f);
 }
+typedef uint32_t UV __attribute__((vector_size(kVec * sizeof(uint32_t))));
 inline FV u8_lane(IV v, int shift) {
-  return __builtin_convertvector((v >> shift) & 255, FV) * (FV{} + 1.0f / 255.0f);
+  const UV u = (UV)v;
+  const UV level = shift == 0 ? u & 255u : shift == 24 ? u >> 24 : (u >> shift) & 255u;
+  return __builtin_convertvector((IV)level, FV) * (FV{} + 1.0f / 255.0f);
 }
 
 // store_row's uint8 conversion: trunc(clamp(255 x + 0.5, 0, 255)), NaN -> 0.

@@ -139,7 +139,7 @@ inline void border_taps(const AffineRow& r, int64_t j, const BilinearTaps& t, in
   const float wy0 = y0 >= 0.0 && y0 <= hmax ? static_cast<float>(1.0 - fy) : 0.0f;
   const float wy1 = y0 >= -1.0 && y0 + 1.0 <= hmax ? static_cast<float>(fy) : 0.0f;
   t.wx0[j] = wx0, t.wx1[j] = wx1, t.wy0[j] = wy0, t.wy1[j] = wy1;
-  t.mask[j] = (wx0 + wx1) * (wy0 + wy1);
+  if (t.mask != nullptr) t.mask[j] = (wx0 + wx1) * (wy0 + wy1);
   const int64_t cx0 = static_cast<int64_t>(std::clamp(x0, 0.0, wmax)) * r.sW;
   const int64_t cx1 = static_cast<int64_t>(std::clamp(x0 + 1.0, 0.0, wmax)) * r.sW;
   const int64_t cy0 = static_cast<int64_t>(std::clamp(y0, 0.0, hmax)) * r.sH;

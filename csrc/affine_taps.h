@@ -26,7 +26,7 @@ constexpr double kAffineRound = 6755399441055744.0;
 // Bilinear taps of the inner pixels of a row (all four neighbours inside):
 // o[j] = the element offset of the top-left neighbour (row y0, column x0),
 // the weights (wx0, wx1) = (1 - fx, fx), (wy0, wy1) and the fill's mask
-// (wx0 + wx1) (wy0 + wy1).
+// (wx0 + wx1) (wy0 + wy1), only needed with a fill (mask may be null without).
 struct BilinearTaps {
   int64_t* o;
   float *wx0, *wx1, *wy0, *wy1, *mask;
