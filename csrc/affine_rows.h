@@ -107,6 +107,15 @@ void axis_interval(const F& coord, double slope, double offset, double lo, doubl
 template <bool kFloor>
 void row_interval(const AffineRow& r, double xlo, double xhi, double ylo, double yhi,
                   int64_t& start, int64_t& end) {
+  const auto within = [&](int64_t j) {
+    const double cx = class_of<kFloor>(row_x(r, j)), cy = class_of<kFloor>(row_y(r, j));
+    return cx >= xlo && cx <= xhi && cy >= ylo && cy <= yhi;
+  };
+  if (within(0) && within(r.W - 1)) {  // both ends, so the whole row (an interval)
+    start = 0;
+    end = r.W;
+    return;
+  }
   int64_t sx, ex, sy, ey;
   const auto x = [&](int64_t j) { return row_x(r, j); };
   const auto y = [&](int64_t j) { return row_y(r, j); };
@@ -120,8 +129,13 @@ void row_interval(const AffineRow& r, double xlo, double xhi, double ylo, double
 // (some neighbour inside) and [a0, b0) within it the inner ones (all four inside).
 inline void bilinear_spans(const AffineRow& r, int64_t* span) {
   const double wmax = static_cast<double>(r.W - 1), hmax = static_cast<double>(r.H - 1);
-  row_interval<true>(r, -1.0, wmax, -1.0, hmax, span[0], span[3]);
   row_interval<true>(r, 0.0, wmax - 1.0, 0.0, hmax - 1.0, span[1], span[2]);
+  if (span[1] == 0 && span[2] == r.W) {  // all inner, so all touched
+    span[0] = 0;
+    span[3] = r.W;
+    return;
+  }
+  row_interval<true>(r, -1.0, wmax, -1.0, hmax, span[0], span[3]);
   span[1] = std::clamp(span[1], span[0], span[3]);
   span[2] = std::clamp(span[2], span[1], span[3]);
 }
