@@ -27,6 +27,13 @@ namespace datagen_gpu {
   void sharpen_u8_row(const uint8_t* above, const uint8_t* row, const uint8_t* below,        \
                       int64_t W, float k, uint8_t* out8, float* outf);                        \
   void map_levels(const uint8_t* s, uint8_t* d, int64_t n, const uint8_t* table);             \
+  void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o);         \
+  void affine_bilinear_taps(const AffineRow& row, int64_t lo, int64_t hi,                     \
+                            const BilinearTaps& taps);                                        \
+  void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,   \
+                       float fill, float* out, uint8_t* out_u8);                              \
+  void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,  \
+                    float fill, float* out);                                                  \
   }
 
 DATAGEN_DECLARE_ISA(isa_default)
@@ -109,6 +116,25 @@ void sharpen_u8_row(const uint8_t* above, const uint8_t* row, const uint8_t* bel
 
 void map_levels(const uint8_t* s, uint8_t* d, int64_t n, const uint8_t* table) {
   DATAGEN_DISPATCH(map_levels, s, d, n, table);
+}
+
+void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o) {
+  DATAGEN_DISPATCH(affine_nearest_taps, row, lo, hi, o);
+}
+
+void affine_bilinear_taps(const AffineRow& row, int64_t lo, int64_t hi,
+                          const BilinearTaps& taps) {
+  DATAGEN_DISPATCH(affine_bilinear_taps, row, lo, hi, taps);
+}
+
+void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,
+                     float fill, float* out, uint8_t* out_u8) {
+  DATAGEN_DISPATCH(affine_blend_u8, taps, v, lo, hi, fill, out, out_u8);
+}
+
+void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,
+                  float fill, float* out) {
+  DATAGEN_DISPATCH(affine_blend, taps, v, lo, hi, fill, out);
 }
 
 }  // namespace datagen_gpu

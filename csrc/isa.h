@@ -1,6 +1,7 @@
 // Row kernels compiled once per CPU instruction set and picked at run time:
-// the color steps of color_jitter / fused_augment, the Gaussian blur's FIR
-// and the resampling passes of resized_crop / fused_augment.
+// the color steps of color_jitter / fused_augment, the Gaussian blur's FIR,
+// the resampling passes of resized_crop / fused_augment and the affine warp's
+// float64 source coordinates.
 //
 // The x86-64 baseline is SSE2. With AVX2 (8 float lanes, blendv) the hue
 // rotation's selects, the blends and the multiply-add loops run about 2-2.5x
@@ -12,6 +13,7 @@
 
 #include <cstdint>
 
+#include "affine_taps.h"
 #include "color_plan.h"
 
 namespace datagen_gpu {
@@ -59,6 +61,22 @@ void interleave8_u8(const uint8_t* const* rows, int64_t n, float* ib);
 // stored to tmp[r * out_w + ox] for the first `lanes` lanes.
 void resample_lanes(const float* in, const int64_t* start, int64_t lo, const float* weight,
                     int64_t taps, int64_t out_w, int64_t lanes, float* tmp);
+
+// The affine warp's taps of one row (affine_taps.h) for the columns j in
+// [lo, hi), all of whose sources are inside the image. Nearest: o[j] = the
+// element offset of the source pixel at (round(y), round(x)), half to even.
+void affine_nearest_taps(const AffineRow& row, int64_t lo, int64_t hi, int64_t* o);
+void affine_bilinear_taps(const AffineRow& row, int64_t lo, int64_t hi, const BilinearTaps& taps);
+
+// out[j], j in [lo, hi): the bilinear blend of the four neighbours with the
+// taps' weights, then the fill's mask blend unless fill is NaN. The uint8
+// form reads them packed, v00 | v01 << 8 | v10 << 16 | v11 << 24, scales by
+// 1 / 255 as load_row and writes out, or out_u8 (when not null) converted as
+// store_row; the float form reads v[0..3][j] = v00, v01, v10, v11.
+void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, int64_t hi,
+                     float fill, float* out, uint8_t* out_u8);
+void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,
+                  float fill, float* out);
 
 // CPU ISA levels of the row kernels.
 enum CpuIsa : int64_t { kIsaDefault = 0, kIsaAvx2 = 1 };

@@ -4,8 +4,8 @@
 // Only functions of that namespace may be defined here: an inline function
 // shared with other files would otherwise be emitted with the ISA's
 // instructions and could be the copy the linker keeps for every caller.
-// isa_vector.h and color_pixels.h are included inside the namespace for
-// that reason.
+// isa_vector.h, color_pixels.h and affine_kernels.h (the affine warp's
+// taps and blend) are included inside the namespace for that reason.
 #ifndef DATAGEN_ISA
 #error "define DATAGEN_ISA before including isa_kernels.h"
 #endif
@@ -15,6 +15,7 @@ namespace DATAGEN_ISA {
 
 #include "isa_vector.h"
 #include "color_pixels.h"
+#include "affine_kernels.h"
 
 // Steps [begin, end) of the plan on one RGB pixel (or kVec of them).
 template <typename T>
@@ -118,38 +119,6 @@ float gray_sum(Rows& rows, bool quantized) {
 // nearest tie 1 / 26 away). L is computed as floor(S * (1 / 13) + 0.5) in float,
 // or on AVX2 as ((2 S + 13) * 40330) >> 20 in 16-bit lanes; both equal
 // floor((2 S + 13) / 26) for every S <= 3315 (tests/test_pixel.py checks them).
-// kVec levels <-> int32 lanes (q in 0..255 on store).
-#if defined(DATAGEN_ISA_AVX2)
-inline IV load_levels(const uint8_t* p) {
-  return IV(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-}
-inline void store_levels(uint8_t* p, IV q) {
-  const __m256i v = __m256i(q);
-  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(w, w));
-}
-#elif defined(__SSE2__)
-inline IV load_levels(const uint8_t* p) {
-  int32_t w;
-  __builtin_memcpy(&w, p, 4);
-  const __m128i z = _mm_setzero_si128();
-  return IV(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w), z), z));
-}
-inline void store_levels(uint8_t* p, IV q) {
-  const __m128i w = _mm_packs_epi32(__m128i(q), __m128i(q));
-  const int32_t b = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
-  __builtin_memcpy(p, &b, 4);
-}
-#else
-inline IV load_levels(const uint8_t* p) {
-  IV v;
-  for (int j = 0; j < kVec; ++j) v[j] = p[j];
-  return v;
-}
-inline void store_levels(uint8_t* p, IV q) {
-  for (int j = 0; j < kVec; ++j) p[j] = static_cast<uint8_t>(q[j]);
-}
-#endif
 
 // y from the centre's level and the blurred level L (floats holding integers).
 template <typename T>

@@ -47,3 +47,36 @@ inline FV vmin(FV a, FV b) { return a < b ? a : b; }
 // float -> int32 -> float truncation of non-negative values (floor).
 inline float trunc_nonneg(float x) { return static_cast<float>(static_cast<int32_t>(x)); }
 inline FV trunc_nonneg(FV x) { return __builtin_convertvector(__builtin_convertvector(x, IV), FV); }
+
+// kVec uint8 levels <-> int32 lanes (q in 0..255 on store: the signed packs are exact).
+#if defined(DATAGEN_ISA_AVX2)
+inline IV load_levels(const uint8_t* p) {
+  return IV(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline void store_levels(uint8_t* p, IV q) {
+  const __m256i v = __m256i(q);
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi16(w, w));
+}
+#elif defined(__SSE2__)
+inline IV load_levels(const uint8_t* p) {
+  int32_t w;
+  __builtin_memcpy(&w, p, 4);
+  const __m128i z = _mm_setzero_si128();
+  return IV(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w), z), z));
+}
+inline void store_levels(uint8_t* p, IV q) {
+  const __m128i w = _mm_packs_epi32(__m128i(q), __m128i(q));
+  const int32_t b = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+  __builtin_memcpy(p, &b, 4);
+}
+#else
+inline IV load_levels(const uint8_t* p) {
+  IV v;
+  for (int j = 0; j < kVec; ++j) v[j] = p[j];
+  return v;
+}
+inline void store_levels(uint8_t* p, IV q) {
+  for (int j = 0; j < kVec; ++j) p[j] = static_cast<uint8_t>(q[j]);
+}
+#endif

@@ -4,7 +4,9 @@ Op level against reference.affine_warp: odd shapes, every dtype and out_dtype,
 both layouts, nearest and bilinear, per-sample mixes of identity / rotation /
 translation / shear / scale / centre (0, 0), fill as one number, per channel,
 per sample or none, poisoned outputs, no input mutation, exact identity,
-empty batches, non-finite maps, bad arguments, several tiles and folded grids.
+empty batches, non-finite maps, bad arguments, several tiles and folded grids;
+the C++ fast paths (integer shifts, per-row inside intervals, vector tails, thread
+counts).
 Functional level against reference.affine / rotate, exact special cases
 (integer shifts, rot90, 180), argument forms and errors, no host sync on
 (fake) CUDA, opcheck, and torchvision parity when torchvision imports.
@@ -258,6 +260,127 @@ def test_several_tiles_and_folded_grids(backend, monkeypatch, gen):
             out = run_warp(backend, x, matrix, fill, mode, torch.float32)
             assert_warp_close(out, R.affine_warp(R.to_unit(x), matrix, fill, mode), matrix, mode, backend)
     assert grids and all(g == (7, 2) for g in grids)  # 9 programs
+
+
+# ------------------------------------------------------------------ C++ fast paths
+# csrc/affine.cpp: integer shifts as row copies; per row, the inside pixels as one
+# interval (affine_rows.h) and float64 taps on vector lanes with scalar tails
+# (affine_kernels.h); channel groups of 4; work items of row blocks.
+
+def shift_matrix(shifts):
+    """(B, 6) maps x = j + dx, y = i + dy (the output is the image moved by (-dx, -dy))."""
+    return torch.tensor([[1.0, 0.0, dx, 0.0, 1.0, dy] for dx, dy in shifts])
+
+
+def expected_shift(x, dx, dy, fill, dtype):
+    """Sample x (C, H, W) moved by (-dx, -dy), the fill (0 where NaN) elsewhere, in ``dtype``."""
+    C, H, W = x.shape
+    f = torch.nan_to_num(fill, nan=0.0)
+    if dtype == torch.uint8:
+        f = torch.floor(f * 255 + 0.5)  # store_row's float32 rounding, half up
+    out = f.to(dtype)[:, None, None].expand(C, H, W).clone()
+    ys, xs = slice(max(-dy, 0), min(H, H - dy)), slice(max(-dx, 0), min(W, W - dx))
+    yd, xd = slice(max(dy, 0), min(H, H + dy)), slice(max(dx, 0), min(W, W + dx))
+    if ys.start < ys.stop and xs.start < xs.stop:
+        out[:, ys, xs] = x[:, yd, xd]
+    return out
+
+
+@pytest.mark.parametrize("dtypes", [(torch.uint8,) * 2, (torch.float32,) * 2, (torch.float16,) * 2,
+                                    (torch.bfloat16,) * 2, (torch.uint8, torch.float32),
+                                    (torch.float32, torch.uint8)], ids=str)
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_shifts_next_to_warped_samples(backend, dtypes, channels_last, mode, gen):
+    """The identity and integer shifts (in C++ row copies with fill, vertical ones of dense rows
+    as one copy per plane: any size, beyond the image too) next to warped samples; 5 channels:
+    a group of 4 and one more."""
+    in_dtype, out_dtype = dtypes
+    skip_unsupported(backend, in_dtype, out_dtype, bfloat16=True)
+    B, C, H, W = 11, 5, 9, 13
+    x = random_images((B, C, H, W), in_dtype, channels_last=channels_last, generator=gen)
+    shifts = [(0, 0), (3, -2), (-13, 0), (40, 1), (0, -9), (-5, 8), (12, 8), (0, 4), (0, -11)]
+    matrix = torch.cat([shift_matrix(shifts), shift_matrix([(2.5, 0.0)]),
+                        F.affine_matrix(30.0, (1, 2), 1.1, 0.0, None, H, W)])
+    fill = make_fill("sample", B, C, gen)
+    out = run_warp(backend, x, matrix, fill, mode, out_dtype)
+    assert_warp_close(out, R.affine_warp(R.to_unit(x), matrix, fill, mode), matrix, mode, backend)
+    # raw copies: exactly the shifted pixels and the fill (the interpreter truncates a
+    # bfloat16 fill where the GPU and C++ round it)
+    if in_dtype == out_dtype and not (interpreted(backend) and out_dtype == torch.bfloat16):
+        for b, (dx, dy) in enumerate(shifts):
+            assert torch.equal(out[b], expected_shift(x[b], dx, dy, fill[b], out_dtype)), (b, dx, dy)
+
+
+def pathological_maps(B, H, W, gen):
+    """Maps whose rows are hard to split into fill / border / inside: rounding ties, tiny and
+    zero slopes, far zoom out and in, rows grazing the border, flips, quarter turns, huge
+    offsets, and random ones."""
+    rows = []
+    for k in range(B):
+        u = torch.rand(4, generator=gen, dtype=torch.float64).tolist()
+        kind = k % 9
+        if kind == 0:
+            m = [1e-9 * (u[0] - 0.5), 1.0, W * u[1] - 3, 1.0, 1e-12 * (u[2] - 0.5), H * u[3] - 2]
+        elif kind == 1:  # a half-pixel translation: every coordinate at a tie
+            m = [1.0, 0, int(6 * u[0]) - 2.5, 0, 1.0, int(6 * u[1]) - 3.5]
+        elif kind == 2:  # scale 2 or 1/2 about the centre: coordinates on the integers
+            s = 0.5 if u[0] < 0.5 else 2.0
+            m = [s, 0, (W - 1) / 2 * (1 - s), 0, s, (H - 1) / 2 * (1 - s)]
+        elif kind == 3:
+            m = [-1.0, 0, W - 1 + int(4 * u[0]) - 2, 0, -1.0, H - 1]
+        elif kind == 4:
+            m = [0.0, 1.0, int(5 * u[0]) - 2 + 0.25 * int(4 * u[3]), -1.0, 0.0, W + int(5 * u[1]) - 3]
+        elif kind == 5:
+            s = 5 + 20 * u[0]
+            m = [s, 0.1, -s * W / 2, -0.2, s, -s * H / 2]
+        elif kind == 6:
+            s = 0.01 + 0.05 * u[0]
+            m = [s, 0.003, W * u[1], -0.002, s, H * u[2]]
+        elif kind == 7:  # row i runs along y = -1 + i / 2 (+ a little slope)
+            m = [1.0, 0.0, 0.0, 1e-3, 0.5, -1.0 + 1e-3 * (u[1] - 0.5)]
+        else:
+            m = [(v - 0.5) * s for v, s in zip(u + u[:2], (4, 4, 3 * W, 4, 4, 3 * H))]
+        rows.append(m)
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_cpu_row_spans_and_vector_tails(dtype, channels_last, mode, gen):
+    """Every width 1 .. 19 and 31, 33, 65 (vector tails of 2, 4 and 8 lanes) under the
+    pathological maps. The C++ kernel evaluates the coordinates as the float64 reference
+    does, so nearest is exact even at ties."""
+    for W in list(range(1, 20)) + [31, 33, 65]:
+        H = (W * 7) % 11 + 1
+        B, C = 9, 3 if W % 2 else 4
+        x = random_images((B, C, H, W), dtype, channels_last=channels_last, generator=gen)
+        matrix = pathological_maps(B, H, W, gen)
+        fill = make_fill(["none", "sample", "channel"][W % 3], B, C, gen)
+        out = run_warp("cpu", x, matrix, fill, mode, dtype)
+        ref = R.affine_warp(R.to_unit(x), matrix, fill, mode)
+        assert_close_to_reference(out, ref, msg=f"W={W}", backend="cpu")
+
+
+def test_cpu_results_do_not_depend_on_threads(gen):
+    """Work items are blocks of rows (2 per sample here): any thread count, the same bits."""
+    B, C, H, W = 7, 3, 300, 64
+    x = random_images((B, C, H, W), torch.uint8, generator=gen)
+    matrix = F.affine_matrix(*mixed_params(B, H, W, gen), H, W)
+    matrix[1] = shift_matrix([(3, -40)])[0]
+    fill = make_fill("sample", B, C, gen)
+    threads = torch.get_num_threads()
+    try:
+        for mode in MODES.values():
+            for xi in (x, x.contiguous(memory_format=torch.channels_last)):
+                outs = []
+                for n in (1, 2, 3, 5):
+                    torch.set_num_threads(n)
+                    outs.append(torch.ops.datagen_gpu.affine_warp(xi, matrix, fill, mode, torch.uint8))
+                assert all(torch.equal(outs[0], o) for o in outs[1:])
+    finally:
+        torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------------ functional

@@ -128,3 +128,30 @@ def test_pixel_ops_uint8_bit_identical_across_isas(isa_outputs, w):
     base, best = isa_outputs(run)
     for u, v in zip(base, best):
         assert torch.equal(u, v)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.float32])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_affine_bit_identical_across_isas(isa_outputs, dtype, channels_last):
+    """The affine warp's float64 taps (4 or 2 lanes) and bilinear blend (8 or 4 lanes, uint8
+    bytes written by the kernel) at widths with every tail, with and without fill."""
+    gen = torch.Generator().manual_seed(17)
+    outs = []
+    for h, w in ((13, 29), (7, 37), (20, 3)):
+        x = torch.rand(6, 3, h, w, generator=gen)
+        x = (x * 255).round().to(torch.uint8) if dtype == torch.uint8 else x.to(dtype)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        angle = torch.rand(6, generator=gen) * 360 - 180
+        shear = (torch.rand(6, 2, generator=gen) - 0.5) * 40
+        outs.append((x, F.affine_matrix(angle, (1.5, -2), 0.8, shear, None, h, w),
+                     torch.rand(6, 3, generator=gen).masked_fill(torch.arange(6)[:, None] % 2 == 0,
+                                                                 float("nan"))))
+
+    def run():
+        return [torch.ops.datagen_gpu.affine_warp(x, m, f, mode, od)
+                for x, m, f in outs for mode in (0, 1) for od in (dtype, torch.float32)]
+
+    base, best = isa_outputs(run)
+    for u, v in zip(base, best):
+        assert torch.equal(u, v)
