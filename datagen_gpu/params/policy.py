@@ -34,6 +34,7 @@ Everything here is vectorized over the batch (no Python loop over samples, no ho
 synchronization): operation choices are ``floor(u * n)`` of float64 uniforms from the
 counter-based generator.
 """
+import functools
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -139,15 +140,27 @@ def constant(values, device, dtype) -> torch.Tensor:
     return device_constant(list(values), device, dtype)
 
 
+@functools.lru_cache(maxsize=64)
+def _host_magnitudes(space: Tuple[PolicyOp, ...], num_bins: int, height: int, width: int) -> tuple:
+    """torchvision's magnitude expressions evaluated on the host, as Python floats (row-major).
+
+    Evaluated with any active dispatch mode (fake tensors, a transfer recorder, tracing)
+    set aside: these are host constants of the policy, not data of the batch."""
+    from torch.utils._python_dispatch import _disable_current_modes
+
+    with _disable_current_modes():
+        rows = []
+        for op in space:
+            m = op.magnitudes(num_bins, height, width) if op.magnitudes is not None else None
+            rows.append([0.0] * num_bins if m is None else m.to(torch.float64).tolist())
+    return tuple(v for row in rows for v in row)
+
+
 def magnitude_table(space: Sequence[PolicyOp], num_bins: int, height: int, width: int,
                     device=None) -> torch.Tensor:
     """(len(space), num_bins) float64: torchvision's magnitudes (0 for operations without)."""
-    rows = []
-    for op in space:
-        m = op.magnitudes(num_bins, height, width) if op.magnitudes is not None else None
-        rows.append(torch.zeros(num_bins, dtype=torch.float64) if m is None else m.to(torch.float64))
-    table = torch.stack(rows)
-    return constant(table.flatten().tolist(), device, torch.float64).view(len(space), num_bins)
+    values = _host_magnitudes(tuple(space), int(num_bins), int(height), int(width))
+    return constant(values, device, torch.float64).view(len(space), num_bins)
 
 
 def space_codes(space: Sequence[PolicyOp], device=None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
