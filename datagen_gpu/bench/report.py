@@ -96,7 +96,7 @@ def to_json(report, command: str, machine_info: dict, plot: Optional[str] = None
         "schema": SCHEMA,
         "date": datetime.datetime.fromtimestamp(report.started).astimezone().isoformat(timespec="seconds"),
         "command": command, "machine": info, "settings": dataclasses.asdict(report.settings),
-        "seconds": report.seconds, "sweep": report.sweep,
+        "seconds": report.seconds, "sweep": report.sweep, "passes": report.passes,
         "copy_gbs": {k: round(v, 2) for k, v in report.copy_gbs.items()},
         "results": results, "skipped": [dataclasses.asdict(k) for k in report.skips], "plot": plot,
     }
@@ -189,7 +189,8 @@ def header(record: dict) -> str:
         f"- {s['device']}, batch {swept('batch', s['batch'])}, output {swept('size', s['size'])}, inputs from "
         f"{source}, {swept('threads', s['threads'])} threads; median of interleaved rounds over "
         f"{record['seconds']:g} s per "
-        f"{'point' if record.get('sweep') else 'pipeline'} after a warm-up"
+        + (f"point ({record.get('passes', 3)} passes over the points, pooled)" if record.get("sweep")
+           else "pipeline") + " after a warm-up"
         + (f"; copy bandwidth {', '.join(f'{k} {v:g} GB/s' for k, v in record['copy_gbs'].items())}"
            if record["copy_gbs"] else ""),
     ])

@@ -70,6 +70,7 @@ class Report:
     skips: List[Skip] = field(default_factory=list)
     copy_gbs: Dict[str, float] = field(default_factory=dict)
     sweep: Optional[str] = None
+    passes: int = 1
     started: float = field(default_factory=time.time)
 
 
@@ -231,7 +232,7 @@ def run(pipelines: List[Pipeline], settings: Settings, peers, seconds: float, *,
     # A sweep visits its points in SWEEP_PASSES passes (up, down, up...), a third of the time
     # each, and pools them: a minute of load from other processes then spreads over the
     # points instead of bending the curve at the points it happened to hit.
-    passes = 1 if sweep is None else SWEEP_PASSES
+    passes = report.passes = 1 if sweep is None else SWEEP_PASSES
     order = [(k, v) for k in range(passes) for v in (points if k % 2 == 0 else points[::-1])]
     share = seconds / passes
     jobs = [(p, k, v) for k, v in order for p in pipelines]
