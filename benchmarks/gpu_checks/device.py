@@ -111,6 +111,9 @@ def record_op_calls(device):
         F.mix(x, f.clamp(max=1.0), ibox, perm)
         F.affine(xf, hue * 300, (1.5, -2.0), f, on(torch.tensor([[10.0, 0.0], [0.0, 0.0], [-5.0, 3.0]])),
                  interpolation="bilinear", fill=[0.2, 0.5, 0.8], center=(0, 0))  # affine_warp
+        F.pixel_ops(x, on(torch.tensor([4, 8, 7])), f)  # sharpness, equalize, autocontrast
+        F.erase(xf, ibox, "random", sample_ids=on(torch.arange(B)))
+        F.erase(xf.clone(), ibox, 0.5, inplace=True)  # erase_
         F.spec_mask(spec, starts, widths, starts, widths, "mean")
         F.time_mask(spec, starts, widths)
         F.freq_mask(spec, starts, widths)
