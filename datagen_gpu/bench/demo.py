@@ -22,7 +22,20 @@ from .plots import save_png
 from .timing import time_call
 
 SIZE = 256  # the demo batch is (B, 3, SIZE, SIZE) uint8
-OP_NAMES = OPS
+# the learned policies, each sample drawing its own operations (transforms, seeded)
+POLICY_NAMES = ("TrivialAugmentWide", "RandAugment", "AutoAugment", "AugMix", "RandomErasing")
+OP_NAMES = OPS + POLICY_NAMES
+
+
+def policy_calls(x, seed=0):
+    """policy name -> zero-argument callable applying it to the uint8 batch ``x``."""
+    from .. import transforms as T
+
+    ids = torch.arange(x.shape[0], device=x.device)
+    made = {"TrivialAugmentWide": T.TrivialAugmentWide(seed=seed), "RandAugment": T.RandAugment(seed=seed),
+            "AutoAugment": T.AutoAugment(seed=seed), "AugMix": T.AugMix(seed=seed),
+            "RandomErasing": T.RandomErasing(p=1.0, value=(124, 116, 104), seed=seed)}
+    return {name: (lambda t=t: t(x, sample_ids=ids)) for name, t in made.items()}
 
 
 def centre_square_boxes(images):
@@ -118,7 +131,7 @@ def run_demo(out_dir="out", batch=64, device="cpu", seed=0, source="auto", colum
     images, used = load_batch(batch, source, device)
     params = {k: v.to(device) for k, v in draw_params(batch, torch.Generator().manual_seed(seed),
                                                       visible=True).items()}
-    calls = op_calls(images, params)
+    calls = {**op_calls(images, params), **policy_calls(images, seed)}
     outputs = {name: fn() for name, fn in calls.items()}
     timings = []
     for name, fn in calls.items():
