@@ -19,6 +19,8 @@ Decoders, fastest first (``available_decoders()`` lists the installed ones):
 A JPEG-only decoder hands other formats (and CMYK JPEGs) to Pillow. A file
 that cannot be decoded raises :class:`DecodeError` naming the file.
 """
+import base64
+import functools
 import importlib
 import io
 import math
@@ -153,11 +155,28 @@ def decode_torchvision(data) -> torch.Tensor:
     return out.permute(1, 2, 0).contiguous().permute(2, 0, 1)
 
 
+# a 1x1 RGB PNG: torchvision counts as installed only if its image extension decodes it
+# (its Python package can import without the compiled extension, e.g. for parity tests)
+_PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+
+
+@functools.lru_cache(maxsize=1)
+def _torchvision_decodes() -> bool:
+    if _optional("torchvision.io") is None:
+        return False
+    try:
+        decode_torchvision(_PNG_1X1)
+    except Exception:  # noqa: BLE001  (no working image extension: not a decoder here)
+        return False
+    return True
+
+
 _DECODERS: Dict[str, Tuple[Callable, bool, Callable[[], bool]]] = {
     # name: (decode, JPEG only, installed?)
     "libjpeg": (decode_libjpeg, True, lambda: _jpeg is not None),
     "simplejpeg": (decode_simplejpeg, True, lambda: _simplejpeg is not None),
-    "torchvision": (decode_torchvision, False, lambda: _optional("torchvision.io") is not None),
+    "torchvision": (decode_torchvision, False, _torchvision_decodes),
     "pil": (decode_pil, False, lambda: _optional("PIL.Image") is not None),
 }
 
