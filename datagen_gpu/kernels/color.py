@@ -297,6 +297,20 @@ def _round_bf16(x):
 
 
 @triton.jit
+def _solarize_threshold(t, src):
+    """Threshold t of the input's range as torchvision compares it: uint8 level >= t
+    <=> x >= ceil(t) / 255; floats x >= t rounded to the input dtype."""
+    if src.dtype.element_ty == tl.uint8:
+        k = tl.ceil(t)
+        t = tl.where(k > 255.0, 2.0, k * (1.0 / 255.0))
+    elif src.dtype.element_ty == tl.bfloat16:
+        t = _round_bf16(t)
+    else:
+        t = t.to(src.dtype.element_ty).to(tl.float32)
+    return t
+
+
+@triton.jit
 def _solarize_kernel(src, dst, threshold, apply, C, W, npix, T, n,
                      s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                      FLAT: tl.constexpr, BLOCK: tl.constexpr):
@@ -310,14 +324,7 @@ def _solarize_kernel(src, dst, threshold, apply, C, W, npix, T, n,
     sample = plane // C
     chan = i64(plane - sample * C)
     sample = i64(sample)
-    t = tl.load(threshold + sample)
-    if src.dtype.element_ty == tl.uint8:
-        k = tl.ceil(t)
-        t = tl.where(k > 255.0, 2.0, k * (1.0 / 255.0))
-    elif src.dtype.element_ty == tl.bfloat16:
-        t = _round_bf16(t)
-    else:
-        t = t.to(src.dtype.element_ty).to(tl.float32)
+    t = _solarize_threshold(tl.load(threshold + sample), src)
     t = tl.where(tl.load(apply + sample), t, 3.0e38)  # not applied: nothing reaches it
     mask, a, dh, w = _tile_pixels(tile, npix, W, FLAT, BLOCK)
     src_base, s_off = _tile_ptr(src + sample * s_b + chan * s_c, a, dh, w, s_h, s_w, FLAT)

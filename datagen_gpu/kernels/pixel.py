@@ -57,7 +57,7 @@ from .._checks import check_out_dtype, is_channels_last
 from .._checks.pixel import PixelOp, check_pixel_args
 from ._common import (empty_output, flat_grid, flat_program_index, i64, index_like, load_f32,
                       store_f32, strides)
-from .color import _clamp01, _flat, _gray, _round_bf16, _tile_pixels, _tile_ptr
+from .color import _clamp01, _flat, _gray, _round_bf16, _solarize_threshold, _tile_pixels, _tile_ptr
 
 # Block sizes, read at every launch (tests lower them to reach every path on small images).
 BLOCK = 1024  # pixels per program of the apply kernel
@@ -93,20 +93,6 @@ def _level(x, src):
         elif src.dtype.element_ty == tl.bfloat16:
             v = _round_bf16(v)
         return tl.minimum(tl.maximum(tl.floor(v), 0.0), 255.0).to(tl.int32)
-
-
-@triton.jit
-def _solarize_threshold(t, src):
-    """Threshold t of the input's range as ``color._solarize_kernel`` compares it: uint8
-    level >= t <=> x >= ceil(t) / 255; floats x >= t rounded to the input dtype."""
-    if src.dtype.element_ty == tl.uint8:
-        k = tl.ceil(t)
-        t = tl.where(k > 255.0, 2.0, k * (1.0 / 255.0))
-    elif src.dtype.element_ty == tl.bfloat16:
-        t = _round_bf16(t)
-    else:
-        t = t.to(src.dtype.element_ty).to(tl.float32)
-    return t
 
 
 @triton.jit
