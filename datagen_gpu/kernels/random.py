@@ -31,7 +31,7 @@ def _random_bits_kernel(ids, out, key, total, n_draws, BLOCK: tl.constexpr):
     v = tl.load(ids + i, mask=mask, other=0)
     lo = (v & 0xFFFFFFFF).to(tl.uint32)
     hi = ((v >> 32) & 0xFFFFFFFF).to(tl.uint32)
-    h = _hash32(_hash32(lo ^ key.to(tl.uint32)) ^ hi)
+    h = _hash32(_hash32(lo ^ tl.cast(key, tl.uint32)) ^ hi)  # tl.cast: key == 1 is a constexpr
     g = _hash32(d.to(tl.uint32) ^ 0x9E3779B9)
     tl.store(out + offs, _hash32(h ^ g).to(tl.int64), mask=mask)
 
