@@ -260,8 +260,9 @@ def test_errors():
         F.time_mask(x, 1, 1, value=torch.zeros(3))
     with pytest.raises(TypeError, match="out_dtype"):
         F.time_mask(x, 1, 1, out_dtype=torch.uint8)
-    with pytest.raises(TypeError, match="shift"):
-        F.freq_shift(x, torch.tensor([1.0, 2.0]))
+    for shift in (torch.tensor([1.0, 2.0]), torch.tensor([True, False]), 1.5, True, "1"):
+        with pytest.raises(TypeError, match="shift"):
+            F.freq_shift(x, shift)
     with pytest.raises(ValueError, match="shift"):
         F.freq_shift(x, torch.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match="fill"):

@@ -143,7 +143,10 @@ def test_op_code_errors():
     with pytest.raises(TypeError, match="op"):
         F.pixel_ops(x, torch.tensor([True, False]), 1.0)
     with pytest.raises(TypeError, match="op"):
-        F.pixel_ops(x, torch.tensor([1, 2], dtype=torch.int16), 1.0)
+        F.pixel_ops(x, 2.0, 1.0)
+    # any integer tensor names codes (as the other ops' integer parameters)
+    assert torch.equal(F.pixel_ops(x, torch.tensor([1, 2], dtype=torch.int16), 1.0),
+                       F.pixel_ops(x, torch.tensor([1, 2]), 1.0))
     with pytest.raises(TypeError, match="op"):
         F.pixel_ops(x, "INVERT", 1.0)
     with pytest.raises(TypeError, match="op"):
@@ -188,6 +191,8 @@ def test_single_op_argument_errors():
             F.posterize(x, bits)
     with pytest.raises(ValueError, match="bits"):
         F.posterize(x, torch.tensor([1, 2, 3]))
+    assert torch.equal(F.posterize(x, torch.tensor([2, 7], dtype=torch.uint8)),
+                       F.posterize(x, torch.tensor([2, 7])))
     with pytest.raises(ValueError, match="factor"):
         F.adjust_sharpness(x, -0.1)
     with pytest.raises(ValueError, match="factor"):

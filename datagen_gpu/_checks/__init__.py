@@ -10,7 +10,7 @@ One module family: this package holds the checks every op shares; its modules
 hold each family's own (``color``, ``mixing``, ``audio``, the policy ops'), and
 ``sync`` the host-transfer recorder the tests and the GPU check use.
 """
-from numbers import Number
+from numbers import Integral, Number
 from typing import Optional
 
 import torch
@@ -57,22 +57,44 @@ def is_channels_last(t: torch.Tensor) -> bool:
             and t.is_contiguous(memory_format=torch.channels_last))
 
 
+def is_integral(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _tensor_kind_error(value_dtype: torch.dtype, dtype: torch.dtype) -> Optional[str]:
+    """What a parameter of ``dtype`` expects, when a tensor of ``value_dtype`` is not it."""
+    is_int = not (value_dtype.is_floating_point or value_dtype.is_complex or value_dtype == torch.bool)
+    if dtype == torch.bool:
+        return None if value_dtype == torch.bool else "a bool tensor"
+    if dtype.is_floating_point:
+        return None if value_dtype.is_floating_point or is_int else "a floating point tensor"
+    return None if is_int else "an integer tensor"
+
+
 def as_param(value, images, name, dtype, default=None):
     """A per-sample parameter as a contiguous (B,) tensor of ``dtype`` on the images' device.
 
     ``value`` may be None (``default`` is used), a Python number (broadcast to
-    every sample), or a tensor of shape () or (B,).
+    every sample), or a tensor of shape () or (B,). Float parameters take float or
+    integer tensors, integer parameters integer tensors and ints (not bools),
+    bool parameters bool tensors.
     """
     batch = images.shape[0]
     if value is None:
         value = default
         if value is None:
             raise ValueError(f"{name}: a value is required")
+    integer = not (dtype.is_floating_point or dtype == torch.bool)
     if isinstance(value, (bool, Number)):
+        if integer and not is_integral(value):
+            raise TypeError(f"{name}: expected an int or an integer tensor, got {value!r}")
         return torch.full((batch,), value, dtype=dtype, device=images.device)
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name}: expected a number or a tensor of shape ({batch},), "
                         f"got {type(value).__name__}")
+    want = _tensor_kind_error(value.dtype, dtype)
+    if want is not None:
+        raise TypeError(f"{name}: expected {want}, got {value.dtype}")
     if value.device != images.device:
         raise ValueError(f"{name}: expected device {images.device} (the images' device), "
                          f"got {value.device}")
@@ -80,11 +102,6 @@ def as_param(value, images, name, dtype, default=None):
         value = value.expand(batch)
     if value.dim() != 1 or value.shape[0] != batch:
         raise ValueError(f"{name}: expected shape ({batch},), got {tuple(value.shape)}")
-    if dtype == torch.bool and value.dtype != torch.bool:
-        raise TypeError(f"{name}: expected a bool tensor, got {value.dtype}")
-    if dtype.is_floating_point and not (value.dtype.is_floating_point or value.dtype == torch.int64
-                                        or value.dtype == torch.int32):
-        raise TypeError(f"{name}: expected a floating point tensor, got {value.dtype}")
     return value.to(dtype).contiguous()
 
 

@@ -42,11 +42,9 @@ table is the identity. One difference: a float16 / bfloat16 value of exactly
 is level 255. Values are checked on CPU tensors only (no host sync on CUDA,
 where an unknown code is the identity).
 """
-from numbers import Integral
-
 import torch
 
-from .._checks import as_param, check_images, resolve_out_dtype
+from .._checks import is_integral, as_param, check_images, resolve_out_dtype
 from .._checks.pixel import NUM_OPS, OP_DTYPE, PixelOp, check_pixel_args
 
 PixelOp.__module__ = __name__  # defined low (the launchers' checks use it), public here
@@ -55,32 +53,15 @@ __all__ = ["PixelOp", "adjust_sharpness", "autocontrast", "equalize", "invert", 
            "posterize"]
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
 def _codes(op, images, name="op"):
     """(B,) int64 op codes on the images' device from a code (int / PixelOp) or an
     integer tensor of shape () or (B,)."""
-    batch = images.shape[0]
-    if _is_int(op):
-        if not 0 <= int(op) < NUM_OPS:
-            raise ValueError(f"{name}: unknown operation code {int(op)} (expected 0..{NUM_OPS - 1}, "
-                             "PixelOp)")
-        return torch.full((batch,), int(op), dtype=OP_DTYPE, device=images.device)
-    if not isinstance(op, torch.Tensor):
+    if is_integral(op) and not 0 <= int(op) < NUM_OPS:
+        raise ValueError(f"{name}: unknown operation code {int(op)} (expected 0..{NUM_OPS - 1}, PixelOp)")
+    if not (is_integral(op) or isinstance(op, torch.Tensor)):
         raise TypeError(f"{name}: expected a PixelOp, an int or an integer tensor of shape "
-                        f"({batch},), got {type(op).__name__}")
-    if op.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"{name}: expected an int64 or int32 tensor, got {op.dtype}")
-    if op.device != images.device:
-        raise ValueError(f"{name}: expected device {images.device} (the images' device), "
-                         f"got {op.device}")
-    if op.dim() == 0:
-        op = op.expand(batch)
-    if op.dim() != 1 or op.shape[0] != batch:
-        raise ValueError(f"{name}: expected shape ({batch},), got {tuple(op.shape)}")
-    return op.to(OP_DTYPE).contiguous()
+                        f"({images.shape[0]},), got {type(op).__name__}")
+    return as_param(int(op) if is_integral(op) else op, images, name, OP_DTYPE)
 
 
 def _run(images, op, magnitude, out_dtype, magnitude_name="magnitude"):
@@ -147,15 +128,9 @@ def posterize(images: torch.Tensor, bits, *, out_dtype=None) -> torch.Tensor:
         >>> y = posterize(x, torch.tensor([2, 6]))
     """
     check_images(images)
-    if _is_int(bits):
-        if not 0 <= int(bits) <= 8:
-            raise ValueError(f"bits: expected an integer in 0..8, got {int(bits)}")
-    elif isinstance(bits, torch.Tensor):
-        if bits.dtype.is_floating_point or bits.dtype.is_complex or bits.dtype == torch.bool:
-            raise TypeError(f"bits: expected an integer tensor, got {bits.dtype}")
-    else:
-        raise TypeError(f"bits: expected an int or an integer tensor, got {type(bits).__name__}")
-    magnitude = as_param(int(bits) if _is_int(bits) else bits, images, "bits", torch.float32)
+    if is_integral(bits) and not 0 <= int(bits) <= 8:
+        raise ValueError(f"bits: expected an integer in 0..8, got {int(bits)}")
+    magnitude = as_param(bits, images, "bits", torch.int64).to(torch.float32)
     op = torch.full((images.shape[0],), int(PixelOp.POSTERIZE), dtype=OP_DTYPE, device=images.device)
     return _run(images, op, magnitude, out_dtype, magnitude_name="bits")
 
