@@ -23,7 +23,7 @@ from datagen_gpu import reference as R
 from datagen_gpu.testing import TOLERANCES
 from datagen_gpu.transforms import AudioMixup, FrequencyShift, SpecAugment
 
-from .common import copy_gbs, device_name, judge, print_table, ref_samples, time_ms, verdict
+from .common import copy_gbs, device_name, judge, judge_dtypes, op_row, print_op_table, ref_samples
 
 AUDIO_DTYPES = [torch.float32, torch.float16, torch.bfloat16]
 
@@ -122,36 +122,18 @@ def audio_cases(batch=64, n_mels=128, frames=1000, wave_len=16000, seed=0):
 
 
 def check(device, cases, rep_ms):
-    """(rows, failures): rows of (name, ms, GB/s, device excess, CPU excess, max |dev - CPU|,
-    that in tolerance units), the excesses over the tolerance being the worst over dtypes."""
+    """(rows, failures): ``op_row`` rows, the excesses over the tolerance being the worst over dtypes."""
     rows, failures = [], 0
     for case in cases:
-        worst = dict(dev=float("-inf"), cpu=float("-inf"), diff=0.0, ratio=0.0)
-        for dtype in AUDIO_DTYPES:
+        def trial(dtype, case=case):
             x_cpu = case.make_input(dtype, torch.device("cpu"))
             idx = ref_samples(x_cpu.shape[0])
             atol = TOLERANCES[dtype][0] * max(1.0, float(x_cpu.abs().max()))  # the data's range
-            try:
-                out_dev = case.run(x_cpu.to(device)).cpu()
-                out_cpu = case.run(x_cpu)
-                j = judge(out_dev, out_cpu, case.reference(x_cpu, idx), idx, atol=atol)
-            except Exception as exc:  # report and go on: the table shows what broke
-                print(f"FAIL {case.name} {dtype}: {type(exc).__name__}: {exc}")
-                failures += 1
-                worst["dev"] = worst["cpu"] = float("inf")
-                continue
-            for what in ("dev", "cpu"):
-                if j[what] > 0:
-                    print(f"FAIL {case.name} {dtype}: {'device' if what == 'dev' else 'C++ kernel'} vs "
-                          f"float64 reference exceeds tolerance by {j[what]:.3g}")
-                    failures += 1
-            worst = {k: max(worst[k], j[k]) for k in worst}
-        x = case.make_input(torch.float32, device)
-        out = case.run(x)
-        ms = time_ms(lambda: case.run(x), device, rep_ms)
-        moved = x.numel() * x.element_size() + out.numel() * out.element_size()
-        rows.append((case.name, ms, moved / (ms * 1e-3) / 1e9, worst["dev"], worst["cpu"], worst["diff"],
-                     worst["ratio"]))
+            out_dev = case.run(x_cpu.to(device)).cpu()
+            return judge(out_dev, case.run(x_cpu), case.reference(x_cpu, idx), idx, atol=atol)
+        worst, failed = judge_dtypes(case.name, AUDIO_DTYPES, trial, kernel="C++ kernel")
+        failures += failed
+        rows.append(op_row(case.name, case.run, case.make_input(torch.float32, device), device, rep_ms, worst))
     return rows, failures
 
 
@@ -162,11 +144,6 @@ def run(args) -> int:
     rep = min(args.rep, 50) if args.quick else args.rep
     print(f"== audio ops on {device_name(device)}, torch {torch.__version__}, B={batch}", flush=True)
     rows, failures = check(device, audio_cases(batch=batch), rep)
-    bw = copy_gbs(device, rep)
-    print(f"\ncopy bandwidth (read+write): {bw:.0f} GB/s\n")
-    print_table(["op", "ms", "GB/s", "% of copy", "device vs float64", "C++ kernel vs float64",
-                 "max abs(device - CPU)"],
-                [(op, f"{ms:.3f}", f"{gbs:.0f}", f"{100 * gbs / bw:.0f}%", verdict(dev), verdict(cpu),
-                  f"{diff:.2g} ({ratio:.2f} tol)") for op, ms, gbs, dev, cpu, diff, ratio in rows])
+    print_op_table(rows, copy_gbs(device, rep), kernel="C++ kernel")
     print(f"\n{failures} failure(s) in audio ops\n")
     return failures

@@ -104,6 +104,52 @@ def verdict(excess):
     return "ok" if excess <= 0 else f"FAIL {excess:.2g}"
 
 
+def judge_dtypes(name, dtypes, trial, kernel="CPU kernel", verbose=False):
+    """Judge op ``name`` in every dtype: ``trial(dtype)`` returns ``judge``'s dict. Prints each
+    failure (an exception, or device / CPU output past the tolerance) and goes on.
+
+    Returns (worst, failures): ``worst`` holds the largest of each judged quantity over dtypes
+    (``dev`` / ``cpu`` are +inf when a dtype raised)."""
+    worst = dict(dev=float("-inf"), cpu=float("-inf"), diff=0.0, ratio=0.0)
+    failures = 0
+    for dtype in dtypes:
+        try:
+            j = trial(dtype)
+        except Exception as exc:  # report and go on: the table shows what broke
+            print(f"FAIL {name} {dtype}: {type(exc).__name__}: {exc}")
+            failures += 1
+            worst["dev"] = worst["cpu"] = float("inf")
+            continue
+        for what in ("dev", "cpu"):
+            if j[what] > 0:
+                print(f"FAIL {name} {dtype}: {'device' if what == 'dev' else kernel} vs float64 "
+                      f"reference exceeds tolerance by {j[what]:.3g}")
+                failures += 1
+        if verbose:
+            print(f"  {name} {str(dtype).replace('torch.', '')}: |device - CPU| max {j['diff']:.3g} "
+                  f"({j['ratio']:.2f} x tolerance)")
+        worst = {k: max(worst[k], j[k]) for k in worst}
+    return worst, failures
+
+
+def op_row(name, fn, x, device, rep_ms, worst):
+    """A table row of op ``name``: (name, ms, GB/s, device excess, CPU excess, max |dev - CPU|,
+    that in tolerance units), timing ``fn(x)`` and counting its input and output bytes."""
+    out = fn(x)
+    ms = time_ms(lambda: fn(x), device, rep_ms)
+    moved = x.numel() * x.element_size() + out.numel() * out.element_size()
+    return (name, ms, moved / (ms * 1e-3) / 1e9, worst["dev"], worst["cpu"], worst["diff"], worst["ratio"])
+
+
+def print_op_table(rows, bw, kernel="CPU kernel"):
+    """The per-op table of ``op_row`` rows against the copy bandwidth ``bw`` (GB/s)."""
+    print(f"\ncopy bandwidth (read+write): {bw:.0f} GB/s\n")
+    print_table(["op", "ms", "GB/s", "% of copy", "device vs float64", f"{kernel} vs float64",
+                 "max abs(device - CPU)"],
+                [(op, f"{ms:.3f}", f"{gbs:.0f}", f"{100 * gbs / bw:.0f}%", verdict(dev), verdict(cpu),
+                  f"{diff:.2g} ({ratio:.2f} tol)") for op, ms, gbs, dev, cpu, diff, ratio in rows])
+
+
 # ---------------------------------------------------------------- CUDA: sync debug, graphs
 
 

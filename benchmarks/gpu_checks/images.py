@@ -18,7 +18,7 @@ import datagen_gpu.functional as F
 from datagen_gpu import reference as R
 from datagen_gpu.testing import TOLERANCES
 
-from .common import copy_gbs, device_name, judge, print_table, ref_samples, time_ms, verdict
+from .common import copy_gbs, device_name, judge, judge_dtypes, op_row, print_op_table, ref_samples
 
 DTYPES = [torch.uint8, torch.float16, torch.bfloat16, torch.float32]
 def make_params(B, H, W, gen):
@@ -115,39 +115,20 @@ def check(args):
     P = make_params(B, H, W, gen)
     idx = ref_samples(B)
     cpu_cases, dev_cases = make_cases(P, "cpu", idx), make_cases(P, device, idx)
-    rows = []
-    failures = 0
+    rows, failures = [], 0
     for name, (fn, ref, atol) in dev_cases.items():
-        worst = dict(dev=float("-inf"), cpu=float("-inf"), diff=0.0, ratio=0.0)
-        for dtype in DTYPES:
+        def trial(dtype, name=name, fn=fn, ref=ref, atol=atol):
             if dtype == torch.uint8:
                 x_cpu = torch.randint(0, 256, (B, 3, H, W), dtype=torch.uint8, generator=gen)
             else:
                 x_cpu = torch.rand(B, 3, H, W, generator=gen).to(dtype)
-            try:
-                out_dev = fn(x_cpu.to(device)).cpu()
-                out_cpu = cpu_cases[name][0](x_cpu)
-                j = judge(out_dev, out_cpu, ref(R.to_unit(x_cpu[idx]), dtype), idx,
-                          atol(dtype) if callable(atol) else atol)
-            except Exception as exc:  # report and go on: the table shows what broke
-                print(f"FAIL {name} {dtype}: {type(exc).__name__}: {exc}")
-                failures += 1
-                worst["dev"] = worst["cpu"] = float("inf")
-                continue
-            for what in ("dev", "cpu"):
-                if j[what] > 0:
-                    print(f"FAIL {name} {dtype}: {'device' if what == 'dev' else 'CPU kernel'} vs float64 "
-                          f"reference exceeds tolerance by {j[what]:.3g}")
-                    failures += 1
-            print(f"  {name} {str(dtype).replace('torch.', '')}: |device - CPU| max {j['diff']:.3g} "
-                  f"({j['ratio']:.2f} x tolerance)")
-            worst = {k: max(worst[k], j[k]) for k in worst}
+            out_dev = fn(x_cpu.to(device)).cpu()
+            return judge(out_dev, cpu_cases[name][0](x_cpu), ref(R.to_unit(x_cpu[idx]), dtype), idx,
+                         atol(dtype) if callable(atol) else atol)
+        worst, failed = judge_dtypes(name, DTYPES, trial, verbose=True)
+        failures += failed
         x = torch.randint(0, 256, (B, 3, H, W), dtype=torch.uint8, device=device)
-        out = fn(x)
-        ms = time_ms(lambda: fn(x), device, args.rep)
-        moved = x.numel() * x.element_size() + out.numel() * out.element_size()
-        rows.append((name, ms, moved / (ms * 1e-3) / 1e9, worst["dev"], worst["cpu"], worst["diff"],
-                     worst["ratio"]))
+        rows.append(op_row(name, fn, x, device, args.rep, worst))
     bw = copy_gbs(device, args.rep)
     return rows, bw, failures
 
@@ -158,10 +139,6 @@ def run(args) -> int:
           f"{args.size}x{args.size}; device and CPU kernel each judged against float64 on samples "
           f"{ref_samples(args.batch)}", flush=True)
     rows, bw, failures = check(args)
-    print(f"\ncopy bandwidth (read+write): {bw:.0f} GB/s\n")
-    print_table(["op", "ms", "GB/s", "% of copy", "device vs float64", "CPU kernel vs float64",
-                 "max abs(device - CPU)"],
-                [(op, f"{ms:.3f}", f"{gbs:.0f}", f"{100 * gbs / bw:.0f}%", verdict(dev), verdict(cpu),
-                  f"{diff:.2g} ({ratio:.2f} tol)") for op, ms, gbs, dev, cpu, diff, ratio in rows])
+    print_op_table(rows, bw)
     print(f"\n{failures} failure(s) in image ops\n")
     return failures
