@@ -7,6 +7,7 @@
 //               chain of the scalar words (seed, op id), computed on the host
 //   draw_word   word d of that sample: hash32(h ^ hash32(d ^ 0x9E3779B9))
 #pragma once
+#define DATAGEN_COUNTER_H 1
 
 #include <cstdint>
 

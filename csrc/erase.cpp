@@ -15,31 +15,24 @@
 //   u1 = ((a >> 8) + 1) * 2^-24  in (0, 1],  u2 = (b >> 8) * 2^-24  in [0, 1)
 //   z  = sqrt(-2 ln u1) * cos(2 pi u2)          (Box-Muller, float32)
 //
-// i.e. words 2d and 2d + 1 of counter.random_bits(seed, ids, op_id, 2 C h w).
+// i.e. words 2d and 2d + 1 of counter.random_bits(seed, ids, op_id, 2 C h w);
+// ln and cos as float32 polynomials (normal_noise.h), so a row vectorizes.
 // Work items are image rows (sample, channel, row); a row is loaded as float,
 // its part inside the box overwritten, and stored once. The in-place kernel
 // touches only the rows and columns inside the boxes.
 #include <ATen/MemoryOverlap.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "common.h"
 #include "counter.h"
+#include "isa.h"
 
 namespace datagen_gpu {
 namespace {
-
-constexpr float kTwoPi = 6.28318530717958647692f;
-
-inline float normal_at(uint32_t s, uint32_t d) {
-  const uint32_t a = draw_word(s, 2u * d);
-  const uint32_t b = draw_word(s, 2u * d + 1u);
-  const float u1 = static_cast<float>((a >> 8) + 1u) * 0x1p-24f;
-  const float u2 = static_cast<float>(b >> 8) * 0x1p-24f;
-  return std::sqrt(-2.0f * std::log(u1)) * std::cos(kTwoPi * u2);
-}
 
 void check_erase_args(const at::Tensor& images, const at::Tensor& boxes, const at::Tensor& value,
                       const at::Tensor& random, const at::Tensor& sample_ids, int64_t key,
@@ -102,9 +95,8 @@ void erase_rows(const ImageView& src, const ImageView& dst, const at::Tensor& bo
         float* fill = row.data() + x0;
         const int64_t w = x1 - x0;
         if (rnd[b]) {
-          const uint32_t s = sample_hash(ids[b], key);
           const uint32_t d0 = static_cast<uint32_t>((c * (y1 - y0) + (y - y0)) * w);
-          for (int64_t x = 0; x < w; ++x) fill[x] = normal_at(s, d0 + static_cast<uint32_t>(x));
+          normal_noise_row(sample_hash(ids[b], key), d0, w, fill);
         } else {
           float v = val[b * C + c];
           if (u8) v = std::floor(std::clamp(v, 0.0f, 255.0f) + 0.5f) * (1.0f / 255.0f);

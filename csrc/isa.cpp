@@ -34,6 +34,7 @@ namespace datagen_gpu {
                        float fill, float* out, uint8_t* out_u8);                              \
   void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,  \
                     float fill, float* out);                                                  \
+  void normal_noise_row(uint32_t s, uint32_t d0, int64_t n, float* out);                      \
   }
 
 DATAGEN_DECLARE_ISA(isa_default)
@@ -135,6 +136,10 @@ void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, in
 void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,
                   float fill, float* out) {
   DATAGEN_DISPATCH(affine_blend, taps, v, lo, hi, fill, out);
+}
+
+void normal_noise_row(uint32_t s, uint32_t d0, int64_t n, float* out) {
+  DATAGEN_DISPATCH(normal_noise_row, s, d0, n, out);
 }
 
 }  // namespace datagen_gpu

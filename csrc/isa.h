@@ -78,6 +78,10 @@ void affine_blend_u8(const BilinearTaps& taps, const uint32_t* v, int64_t lo, in
 void affine_blend(const BilinearTaps& taps, const float* const* v, int64_t lo, int64_t hi,
                   float fill, float* out);
 
+// out[x] = the standard normal of counter d0 + x of sample hash s (erase's
+// random fill; the formula and its polynomials: normal_noise.h), x in [0, n).
+void normal_noise_row(uint32_t s, uint32_t d0, int64_t n, float* out);
+
 // CPU ISA levels of the row kernels.
 enum CpuIsa : int64_t { kIsaDefault = 0, kIsaAvx2 = 1 };
 

@@ -5,6 +5,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
+#include "counter.h"  // before any target pragma (see isa_kernels.h)
 #include "isa.h"
 
 #if defined(__clang__)

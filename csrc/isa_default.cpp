@@ -3,6 +3,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "counter.h"  // before any target pragma (see isa_kernels.h)
 #include "isa.h"
 
 #define DATAGEN_ISA isa_default

@@ -4,11 +4,18 @@
 // Only functions of that namespace may be defined here: an inline function
 // shared with other files would otherwise be emitted with the ISA's
 // instructions and could be the copy the linker keeps for every caller.
-// isa_vector.h, color_pixels.h and affine_kernels.h (the affine warp's
-// taps and blend) are included inside the namespace for that reason.
+// isa_vector.h, color_pixels.h, affine_kernels.h (the affine warp's taps and
+// blend) and normal_noise.h (erase's noise) are included inside the namespace
+// for that reason.
 #ifndef DATAGEN_ISA
 #error "define DATAGEN_ISA before including isa_kernels.h"
 #endif
+// counter.h (shared inline functions, used by normal_noise.h) must come before
+// the AVX2 file's target pragma, so that their out-of-line copies are baseline.
+#ifndef DATAGEN_COUNTER_H
+#error "include counter.h before the ISA target pragma and isa_kernels.h"
+#endif
+#include <cstring>
 
 namespace datagen_gpu {
 namespace DATAGEN_ISA {
@@ -16,6 +23,7 @@ namespace DATAGEN_ISA {
 #include "isa_vector.h"
 #include "color_pixels.h"
 #include "affine_kernels.h"
+#include "normal_noise.h"
 
 // Steps [begin, end) of the plan on one RGB pixel (or kVec of them).
 template <typename T>

@@ -155,3 +155,23 @@ def test_affine_bit_identical_across_isas(isa_outputs, dtype, channels_last):
     base, best = isa_outputs(run)
     for u, v in zip(base, best):
         assert torch.equal(u, v)
+
+
+def test_erase_noise_bit_identical_across_isas(isa_outputs):
+    """erase's per-pixel normal noise (hash, polynomial ln / cos, vectorized rows of
+    odd widths) and constant fills, NCHW and channels-last."""
+    gen = torch.Generator().manual_seed(5)
+    x = torch.rand(6, 3, 37, 41, generator=gen)
+    boxes = torch.tensor([[0, 0, 37, 41], [3, 4, 9, 13], [-2, -3, 40, 7], [5, 30, 3, 20],
+                          [10, 1, 1, 1], [1, 1, 30, 37]])
+    value = torch.rand(6, 3, generator=gen)
+    rnd = torch.tensor([True, True, True, False, True, True])
+    ids = torch.tensor([0, 1, 2**35 + 7, 3, 99, 1000])
+
+    def run():
+        return [torch.ops.datagen_gpu.erase(v, boxes, value, rnd, ids, 0xDEADBEEF, torch.float32)
+                for v in (x, x.contiguous(memory_format=torch.channels_last))]
+
+    base, best = isa_outputs(run)
+    for u, v in zip(base, best):
+        assert torch.equal(u, v)
