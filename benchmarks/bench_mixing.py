@@ -19,7 +19,6 @@ import argparse
 import importlib.util
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -30,6 +29,7 @@ import torch  # noqa: E402
 import datagen_gpu  # noqa: E402,F401
 from datagen_gpu import functional as F  # noqa: E402
 from datagen_gpu import reference as R  # noqa: E402
+from datagen_gpu.bench.timing import best_ms  # noqa: E402
 from datagen_gpu.testing import random_images  # noqa: E402
 from datagen_gpu.transforms import Mixup  # noqa: E402
 
@@ -94,16 +94,6 @@ def test_mix(benchmark, dtype, member):
     fn = _get(dtype, member)
     benchmark.group = f"mix_{dtype}"
     benchmark.pedantic(fn, rounds=5 if member == "ours" else 2, iterations=1, warmup_rounds=1)
-
-
-def best_ms(fn, rounds):
-    fn()
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times) * 1e3
 
 
 def main(argv=None):

@@ -22,7 +22,6 @@ Without ``--benchmark-enable`` (the project's default) each case runs once.
 import argparse
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -32,6 +31,7 @@ import torch  # noqa: E402
 import datagen_gpu  # noqa: E402,F401
 from datagen_gpu import functional as F  # noqa: E402
 from datagen_gpu import reference as R  # noqa: E402
+from datagen_gpu.bench.timing import best_ms  # noqa: E402
 from datagen_gpu.params import uniform  # noqa: E402
 from datagen_gpu.params.mixing import mochi_draws, mochi_indices  # noqa: E402
 
@@ -111,16 +111,6 @@ def test_mochi_backward_fused(benchmark):
 def test_mochi_backward_reference(benchmark):
     benchmark.group = "mochi_backward"
     benchmark.pedantic(_get("mochi_backward", "reference"), rounds=3, iterations=1, warmup_rounds=1)
-
-
-def best_ms(fn, rounds):
-    fn()
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times) * 1e3
 
 
 def main(argv=None):

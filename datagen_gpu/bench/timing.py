@@ -97,6 +97,12 @@ class Timed:
         return (t[0], q[0], q[2], t[-1])
 
 
+def best_ms(fn: Callable[[], object], rounds: int, device="cpu") -> float:
+    """The fastest of ``rounds`` timed ``fn()`` calls (``time_call``), after one untimed call."""
+    fn()
+    return min(time_call(fn, device) for _ in range(max(1, rounds)))
+
+
 def interleaved(cases: Dict[str, object], devices: Dict[str, str], *, seconds: float, min_rounds: int = 3,
                 max_rounds: int = 10000, warmup: int = 1, progress: Optional["Progress"] = None
                 ) -> Dict[str, Timed]:
