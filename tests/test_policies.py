@@ -93,17 +93,32 @@ def test_slot_policies_match_reference(backend, name, dtype, channels_last):
 
 
 @pytest.mark.parametrize("backend", ["cpu", "triton"])
-def test_augmix_matches_reference(backend):
+@pytest.mark.parametrize("dtype, channels_last, width", [(torch.uint8, False, 3), (torch.uint8, True, 1),
+                                                         (torch.float32, False, 1), (torch.float32, True, 3),
+                                                         (torch.float16, False, 2)])
+def test_augmix_matches_reference(backend, dtype, channels_last, width):
+    skip_unsupported(backend, dtype)
     b = 3 if interpreted(backend) else 8
-    x = _images(b, 3, 11, 14, torch.uint8)
-    t = T.AugMix(seed=2)
-    y, p = _run(backend, lambda: t(x, return_params=True))
+    x = _images(b, 3, 11, 14, dtype, channels_last)
+    before = x.clone()
+    t = T.AugMix(mixture_width=width, seed=2)
+    with poison_outputs():
+        y, p = _run(backend, lambda: t(x, return_params=True))
+    assert torch.equal(x, before)  # the float32 input is read in place, never written
+    assert y.dtype == x.dtype and y.shape == x.shape
+    assert y.is_contiguous(memory_format=torch.channels_last) == channels_last
     K, D = p["op"].shape[1:]
     chains = torch.stack([_reference_slots(t, x[i:i + 1].repeat(K, 1, 1, 1), p["op"][i], p["value"][i],
                                            p["apply"][i]) for i in range(b)])
-    w = p["weights"].to(torch.float32)
+    w = p["weights"].to(torch.float64)
     mix = w[:, 0].view(b, 1, 1, 1) * R.to_unit(x) + (w[:, 1:].view(b, K, 1, 1, 1) * chains).sum(1)
-    assert (R.to_unit(y) - mix).abs().max().item() <= 1.5 / 255
+    # uint8: each chain within one level of its reference, the mix rounded once more; floats:
+    # a chain's D operations each round to the dtype (half an ulp at 1.0), the mix once more
+    if dtype == torch.uint8:
+        atol = 1.5 / 255
+    else:
+        atol = tolerance(dtype, backend)[0] + 2e-4 + (D + 1) * torch.finfo(dtype).eps / 2
+    assert (R.to_unit(y) - mix).abs().max().item() <= atol
 
 
 @pytest.mark.parametrize("name", list(POLICIES))
@@ -118,7 +133,10 @@ def test_launches_fixed_whatever_the_mix(name):
         seqs.append([c for c in called if c != "random_bits"])
     assert seqs[0] == seqs[1] == seqs[2]
     slots = {"rand": 2, "trivial": 1, "auto": 2, "timm": 2, "augmix": 3}[name]
-    assert seqs[0] == ["affine_warp", "pixel_ops"] * slots
+    # AugMix's mix: the chains and the original to float32, the sum back to uint8 (to_dtype's
+    # copy kernel, hflip with no sample flipped), and in-place multiply-adds in between
+    mix = ["hflip"] * 3 if name == "augmix" else []
+    assert seqs[0] == ["affine_warp", "pixel_ops"] * slots + mix
 
 
 def test_triton_launch_count_is_documented():

@@ -1,11 +1,24 @@
 """AugMix (Hendrycks et al. 2020) per sample: torchvision v2's AugMix on whole batches."""
 import torch
 
+from .. import functional as F
 from ..params import policy as P
 from ..params.mixing import BETA_DRAWS, GAMMA_DRAWS, beta_symmetric
 from .autoaugment import _SlotPolicy
 
 MAX_DEPTH = 3  # torchvision: a negative chain_depth draws each chain's depth from {1, 2, 3}
+
+
+def _repeat_blocks(x, k):
+    """(k * B, C, H, W) NCHW: k copies of the batch one after the other (on the CPU in a
+    cached buffer: no fresh pages to fault in every call)."""
+    shape = (k, *x.shape)
+    if x.device.type == "cpu":
+        out = torch.ops.datagen_gpu._cpu_cached_empty(k * x.numel(), x.dtype).view(shape)
+    else:
+        out = torch.empty(shape, dtype=x.dtype, device=x.device)
+    out.copy_(x.unsqueeze(0).expand(shape))
+    return out.view(k * x.shape[0], *x.shape[1:])
 
 
 class AugMix(_SlotPolicy):
@@ -88,18 +101,20 @@ class AugMix(_SlotPolicy):
         if B == 0:
             return x.clone()
         K, D = P_["op"].shape[1], P_["op"].shape[2]
-        chains = x.repeat_interleave(K, dim=0)  # sample-major: rows b * K + k
-        chains = self.run_slots(chains, P_["op"].reshape(B * K, D), P_["value"].reshape(B * K, D),
-                                P_["apply"].reshape(B * K, D))
-        w = P_["weights"].to(device=x.device, dtype=torch.float32)
-        chains = chains.unflatten(0, (B, K))
-        # out = w0 x + sum_k w_k chain_k, accumulated in float32 one chain at a time
-        mix = x.to(torch.float32).mul_(w[:, 0].view(B, 1, 1, 1))
-        for k in range(K):
-            mix.add_(chains[:, k].to(torch.float32).mul_(w[:, k + 1].view(B, 1, 1, 1)))
-        if x.dtype == torch.uint8:
-            mix = mix.round_().clamp_(0.0, 255.0)
-        out = mix.to(x.dtype)
+        # chain-major rows k * B + b: every chain's batch is one contiguous block
+        chains = _repeat_blocks(x, K)
+        op, value, apply = (P_[k].transpose(0, 1).reshape(K * B, D) for k in ("op", "value", "apply"))
+        chains = self.run_slots(chains, op, value, apply)
+        w = P_["weights"].to(device=x.device, dtype=torch.float32).view(B, 1 + K, 1, 1, 1)
+        # out = w0 x + sum_k w_k chain_k on [0, 1] float32 values, accumulated in place in the
+        # first chain's block of the converted chains (a fresh buffer: the chains' own, or
+        # to_dtype's output), so no batch-sized temporaries
+        parts = F.to_dtype(chains, torch.float32, scale=True).view(K, B, C, H, W)
+        mix = parts[0].mul_(w[:, 1])
+        for k in range(1, K):
+            mix.addcmul_(parts[k], w[:, k + 1])
+        mix.addcmul_(F.to_dtype(x, torch.float32, scale=True), w[:, 0])  # read only (may be x)
+        out = F.to_dtype(mix, x.dtype, scale=True) if x.dtype != torch.float32 else mix.clone()
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             out = out.contiguous(memory_format=torch.channels_last)
         return out
