@@ -87,7 +87,7 @@ def _policy(policy, interpolation):
     raise ValueError(f"policy: expected 'rand-...', 'trivial', 'augmix[-...]', 'autoaugment' or None, got {policy!r}")
 
 
-def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode="pixel", hflip=0.5,
+def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode="pixel", re_count=1, hflip=0.5,
                    scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation="bilinear",
                    mean=IMAGENET_MEAN, std=IMAGENET_STD, seed=0):
     """timm's ImageNet training recipe (``timm.data.create_transform(is_training=True)``) per sample.
@@ -106,6 +106,8 @@ def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode=
         re_prob: random erasing probability (timm's ``--reprob``; 0 disables it).
         re_mode: timm's ``--remode``: "pixel" (per-pixel normal noise, timm's train.py
             default), "rand" (one normal per channel) or "const" (zeros).
+        re_count: timm's ``--recount``: up to this many boxes per erased sample (a count
+            drawn from 1..re_count, the area split between them).
         hflip: horizontal flip probability.
         scale, ratio: the crop's ranges (timm's defaults).
         interpolation: the policy's geometric interpolation ("bilinear" as timm's
@@ -136,7 +138,7 @@ def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode=
         value = {"pixel": "random", "rand": "random_channel", "const": 0}[re_mode]
         # in place: its input is Normalize's fresh output, so only the boxes are written
         steps.append(T.RandomErasing(p=re_prob, scale=(0.02, 1.0 / 3.0), ratio=(0.3, 1.0 / 0.3), value=value,
-                                     inplace=True))
+                                     inplace=True, max_count=re_count))
     return T.Compose(steps, seed=seed)
 
 

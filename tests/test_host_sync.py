@@ -127,6 +127,7 @@ def _image_transforms():
         "TimmRandAugment": T.TimmRandAugment.from_config("rand-m9-mstd0.5-inc1"),
         "AugMix": T.AugMix(),
         "imagenet_train(trivial)": imagenet_train(24, policy="trivial"),
+        "imagenet_train(rand, re_count=3)": imagenet_train(24, re_count=3),
     }
 
 

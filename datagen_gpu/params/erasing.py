@@ -12,6 +12,10 @@ and the first valid one picked (as ``samplers.resized_crop_boxes`` does):
 - top ~ U{0 .. H - h}, left ~ U{0 .. W - w} (``randint(0, H - h + 1)``);
 - no try fits: torchvision returns the whole image with ``v=None`` and leaves the
   image unchanged; here the box is empty and ``erased`` is false.
+
+timm's ``max_count`` (several boxes per sample) draws a count uniform in
+[min_count, max_count] and that many boxes, each from its own 10 tries with the
+target area divided by the count (a box that does not fit is skipped).
 """
 import math
 from typing import Sequence
@@ -23,16 +27,19 @@ ERASE_DRAWS = 4 * ERASE_TRIES  # per try: area, log-ratio, top, left
 
 
 def erasing_boxes(u: torch.Tensor, height: int, width: int, scale: Sequence[float],
-                  ratio: Sequence[float]):
+                  ratio: Sequence[float], count=None):
     """(boxes (B, 4) int64 (top, left, h, w), fits (B,) bool) from ``u`` (B, ERASE_DRAWS).
 
     ``u``: uniforms in [0, 1) (float64 preferred), try t at columns 4t .. 4t + 3
     (area, log-ratio, top, left). ``fits`` is false where no try fits (the box is
-    then (0, 0, 0, 0)).
+    then (0, 0, 0, 0)). ``count`` (B,), when given, divides each sample's target
+    area (timm's several boxes per sample: ``U(scale) H W / count``).
     """
     u = u.to(torch.float64)
     t = u.view(-1, ERASE_TRIES, 4)
     area = float(height * width) * (scale[0] + (scale[1] - scale[0]) * t[..., 0])
+    if count is not None:
+        area = area / count.to(torch.float64).unsqueeze(1)
     log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
     aspect = torch.exp(log_lo + (log_hi - log_lo) * t[..., 1])
     h = torch.round(torch.sqrt(area * aspect))
