@@ -1,13 +1,56 @@
 """RandomErasing with several boxes per sample (timm's min_count / max_count, --recount):
 the single-box layout unchanged at max_count=1, the count's distribution, the area split
 between the boxes, one launch per box slot with its own noise, replay, and the preset."""
+import math
+
 import pytest
 import torch
 
 from datagen_gpu import functional as F
 from datagen_gpu import presets
 from datagen_gpu import transforms as T
+from datagen_gpu.params.erasing import ERASE_DRAWS
 from datagen_gpu.testing import random_images
+
+
+def timm_rule(u, H, W, scale, ratio, p, lo, hi):
+    """timm's RandomErasing._erase for one image, in plain Python, its draws replaced by the
+    uniforms ``u`` (coin, count, then per box slot 10 tries of (area, log-ratio, top, left)):
+    the list of boxes erased (empty: none)."""
+    if not u[0] < p:
+        return []
+    count = lo + int(u[1] * (hi - lo + 1))
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    boxes = []
+    for j in range(count):
+        tries = u[2 + j * ERASE_DRAWS: 2 + (j + 1) * ERASE_DRAWS]
+        for t in range(10):
+            a, lr, ut, ul = tries[4 * t: 4 * t + 4]
+            target_area = H * W * (scale[0] + (scale[1] - scale[0]) * a) / count
+            aspect = math.exp(log_lo + (log_hi - log_lo) * lr)
+            h = int(round(math.sqrt(target_area * aspect)))
+            w = int(round(math.sqrt(target_area / aspect)))
+            if w < W and h < H:
+                boxes.append((j, [int(ut * (H - h + 1)), int(ul * (W - w + 1)), h, w]))
+                break
+    return boxes
+
+
+@pytest.mark.parametrize("H,W", [(224, 224), (13, 17), (2, 3)])
+def test_boxes_follow_timm_rule_on_the_same_uniforms(H, W):
+    scale, ratio, p, lo, hi = (0.02, 1 / 3), (0.3, 1 / 0.3), 0.6, 1, 4
+    t = T.RandomErasing(p=p, scale=scale, ratio=ratio, min_count=lo, max_count=hi, seed=13)
+    ids = torch.arange(800) * 5 + 1
+    params = t.make_params(torch.empty(len(ids), 3, H, W), ids)
+    u = t.draw(ids, 2 + hi * ERASE_DRAWS)
+    for i in range(len(ids)):
+        want = timm_rule(u[i].tolist(), H, W, scale, ratio, p, lo, hi)
+        got = params["boxes"][i].tolist()
+        assert bool(params["apply"][i]) == bool(want), i
+        expected = [[0, 0, 0, 0] for _ in range(hi)]
+        for j, box in want:
+            expected[j] = box
+        assert got == expected, i
 
 
 def test_max_count_one_is_the_single_box_layout(gen):
