@@ -154,10 +154,9 @@ def _cos_sin(degrees: torch.Tensor):
 
 def _matrix(angle, translate, scale, shear, center, height, width):
     """(B, 6) float32 inverse maps from (B,) / (B, 2) float64 parameters (center: (B, 2) or None)."""
-    cos_rot, sin_rot = _cos_sin(angle)
-    cos_d, sin_d = _cos_sin(angle - shear[:, 1])  # rotation minus the y shear
-    cos_sy, _ = _cos_sin(shear[:, 1])
-    cos_sx, sin_sx = _cos_sin(shear[:, 0])
+    # the four angles in one (B, 4) call: rotation, rotation minus the y shear, y and x shears
+    cos, sin = _cos_sin(torch.stack([angle, angle - shear[:, 1], shear[:, 1], shear[:, 0]], dim=1))
+    (cos_rot, cos_d, cos_sy, cos_sx), (sin_rot, sin_d, _, sin_sx) = cos.unbind(1), sin.unbind(1)
     tan_sx = sin_sx / cos_sx
     # rotation-scale-shear without the scale, as torchvision's _get_inverse_affine_matrix
     a = cos_d / cos_sy

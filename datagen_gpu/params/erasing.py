@@ -49,7 +49,7 @@ def erasing_boxes(u: torch.Tensor, height: int, width: int, scale: Sequence[floa
     left = torch.floor(t[..., 3] * (width - w + 1))
     first = valid.to(torch.int8).argmax(dim=1, keepdim=True)  # the first True
     fits = valid.any(dim=1)
-    boxes = torch.stack([v.gather(1, first).squeeze(1) for v in (top, left, h, w)], dim=1)
+    boxes = torch.stack([top, left, h, w], dim=2).gather(1, first.unsqueeze(2).expand(-1, 1, 4)).squeeze(1)
     boxes = torch.where(fits.unsqueeze(1), boxes, torch.zeros_like(boxes))
     return boxes.to(torch.int64), fits
 

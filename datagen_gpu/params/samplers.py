@@ -41,24 +41,18 @@ def resized_crop_boxes(u: torch.Tensor, heights: torch.Tensor, widths: torch.Ten
     valid = (w > 0) & (w <= W) & (h > 0) & (h <= H)
     top = torch.floor(t[..., 2] * (H - h + 1))
     left = torch.floor(t[..., 3] * (W - w + 1))
-    # first valid try (argmax of a bool picks the first True)
+    # first valid try (argmax of a bool picks the first True), all four values in one gather
     first = valid.to(torch.int8).argmax(dim=1, keepdim=True)
-    pick = lambda v: v.gather(1, first).squeeze(1)  # noqa: E731
-    any_valid = valid.any(dim=1)
+    picked = torch.stack([top, left, h, w], dim=2).gather(1, first.unsqueeze(2).expand(-1, 1, 4)).squeeze(1)
+    any_valid = valid.any(dim=1, keepdim=True)
     # torchvision's fallback: central crop, clipped to the ratio range
     Hs, Ws = H.squeeze(1), W.squeeze(1)
     in_ratio = Ws / Hs
     fb_w = torch.where(in_ratio < min(ratio), Ws,
                        torch.where(in_ratio > max(ratio), torch.round(Hs * max(ratio)), Ws))
     fb_h = torch.where(in_ratio < min(ratio), torch.round(Ws / min(ratio)), Hs)
-    fb_top = torch.floor((Hs - fb_h) / 2)
-    fb_left = torch.floor((Ws - fb_w) / 2)
-    boxes = torch.stack([
-        torch.where(any_valid, pick(top), fb_top),
-        torch.where(any_valid, pick(left), fb_left),
-        torch.where(any_valid, pick(h), fb_h),
-        torch.where(any_valid, pick(w), fb_w),
-    ], dim=1)
+    fallback = torch.stack([torch.floor((Hs - fb_h) / 2), torch.floor((Ws - fb_w) / 2), fb_h, fb_w], dim=1)
+    boxes = torch.where(any_valid, picked, fallback)
     return boxes
 
 
