@@ -18,7 +18,6 @@
 // for bit.
 #pragma once
 
-
 // ln u for u in (0, 1] (a normal float).
 inline float noise_log_unit(float u) {
   uint32_t bits;
