@@ -87,15 +87,32 @@ def _policy(policy, interpolation):
     raise ValueError(f"policy: expected 'rand-...', 'trivial', 'augmix[-...]', 'autoaugment' or None, got {policy!r}")
 
 
+def _color_jitter(value):
+    """timm's ``color_jitter`` argument as a ColorJitter (None when off)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value == 0:
+            return None
+        return T.ColorJitter(float(value), float(value), float(value))
+    if isinstance(value, (tuple, list)) and len(value) in (3, 4) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return T.ColorJitter(*(float(v) for v in value))
+    raise ValueError(f"color_jitter: expected a number, a (brightness, contrast, saturation[, hue]) "
+                     f"sequence or None, got {value!r}")
+
+
 def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode="pixel", re_count=1, hflip=0.5,
-                   scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation="bilinear",
+                   color_jitter=0.4, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation="bilinear",
                    mean=IMAGENET_MEAN, std=IMAGENET_STD, seed=0):
     """timm's ImageNet training recipe (``timm.data.create_transform(is_training=True)``) per sample.
 
     RandomResizedCrop(size, scale, ratio) -> RandomHorizontalFlip(hflip) -> the policy on
-    uint8 at the output size -> Normalize (float32) -> RandomErasing(re_prob) on the
-    normalized batch. The crop and flip run as one fused launch, the policy in its fixed
-    number of launches (docs/policies.md), Normalize as one launch, erasing as one.
+    uint8 at the output size (without a policy: ColorJitter(color_jitter), as timm) ->
+    Normalize (float32) -> RandomErasing(re_prob) on the normalized batch. The crop and
+    flip run as one fused launch, the policy in its fixed number of launches
+    (docs/policies.md), Normalize as one launch, erasing as one per box slot. Without a
+    policy, crop, flip, jitter and normalize are one fused launch.
 
     Args:
         size: output size (int or (h, w)).
@@ -109,6 +126,9 @@ def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode=
         re_count: timm's ``--recount``: up to this many boxes per erased sample (a count
             drawn from 1..re_count, the area split between them).
         hflip: horizontal flip probability.
+        color_jitter: timm's ``--color-jitter``, used when ``policy`` is None (timm turns it
+            off under an auto-augment policy): brightness = contrast = saturation = the
+            number, or a (brightness, contrast, saturation[, hue]) sequence; 0 or None: off.
         scale, ratio: the crop's ranges (timm's defaults).
         interpolation: the policy's geometric interpolation ("bilinear" as timm's
             default; "nearest").
@@ -133,6 +153,10 @@ def imagenet_train(size=224, policy="rand-m9-mstd0.5", re_prob=0.25, *, re_mode=
     chosen = _policy(policy, interpolation)
     if chosen is not None:
         steps.append(chosen)
+    else:
+        jitter = _color_jitter(color_jitter)
+        if jitter is not None:
+            steps.append(jitter)
     steps.append(T.Normalize(mean, std, out_dtype=torch.float32))
     if re_prob > 0:
         value = {"pixel": "random", "rand": "random_channel", "const": 0}[re_mode]

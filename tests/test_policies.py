@@ -206,6 +206,31 @@ def test_imagenet_train_preset(policy):
     assert torch.equal(aug(x, params=p), y)
 
 
+def test_imagenet_train_color_jitter_without_policy():
+    """timm's rule: ColorJitter(color_jitter) only without an auto-augment policy; then crop,
+    flip, jitter and normalize run as one fused launch."""
+    x = _images(6, 3, 40, 48, torch.uint8)
+    aug = presets.imagenet_train(24, policy=None, re_prob=0.0, seed=1)
+    jitter = [t for t in aug.transforms if isinstance(t, T.ColorJitter)]
+    assert len(jitter) == 1 and jitter[0].brightness == (0.6, 1.4) and jitter[0].hue is None
+    with ops_to_launchers() as called:
+        y, p = aug(x, return_params=True)
+    assert [c for c in called if c != "random_bits"] == ["fused_augment"]
+    unfused = T.Compose(list(aug.transforms), fuse=False, seed=1)
+    # the unfused path rounds to uint8 after the crop and the jitter: two levels over std 0.224
+    torch.testing.assert_close(unfused(x, params=p), y, atol=2 / 255 / 0.224, rtol=0)
+    tuple_cj = presets.imagenet_train(24, policy=None, color_jitter=(0.1, 0.2, 0.3, 0.05))
+    jitter = [t for t in tuple_cj.transforms if isinstance(t, T.ColorJitter)][0]
+    assert jitter.contrast == (0.8, 1.2) and jitter.hue == (-0.05, 0.05)
+    for off in (0, None):
+        assert not any(isinstance(t, T.ColorJitter)
+                       for t in presets.imagenet_train(24, policy=None, color_jitter=off).transforms)
+    assert not any(isinstance(t, T.ColorJitter) for t in presets.imagenet_train(24, policy="trivial").transforms)
+    for bad in ("0.4", (0.1, 0.2), True):
+        with pytest.raises(ValueError, match="color_jitter"):
+            presets.imagenet_train(24, policy=None, color_jitter=bad)
+
+
 def test_imagenet_train_bad_arguments():
     with pytest.raises(ValueError, match="policy"):
         presets.imagenet_train(policy="cutout")
