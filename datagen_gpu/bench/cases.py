@@ -59,7 +59,8 @@ MOCO = ViewSpec(scale=(0.2, 1.0))
 
 # policy name -> (datagen_gpu preset policy, timm auto_augment string)
 POLICIES = {"trivial": ("trivial", "rand-n1-m10-mstd101-p1.0-inc1"),
-            "rand": ("rand-m9-mstd0.5", "rand-m9-mstd0.5-inc1")}
+            "rand": ("rand-m9-mstd0.5", "rand-m9-mstd0.5-inc1"),
+            "augmix": ("augmix", "augmix-m3-w3")}
 RE_PROB = 0.25
 MIXUP = dict(mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5, mode="elem", label_smoothing=0.1,
              num_classes=I.NUM_CLASSES)
@@ -169,11 +170,14 @@ PIPELINES = {p.name: p for p in (
     Pipeline("imagenet-trivial", "policy", "ImageNet, TrivialAugmentWide + erasing", _imagenet("trivial"),
              policy="trivial"),
     Pipeline("imagenet-rand", "policy", "ImageNet, RandAugment m9 + erasing", _imagenet("rand"), policy="rand"),
+    Pipeline("imagenet-augmix", "policy", "ImageNet, AugMix (severity 3, width 3) + erasing", _imagenet("augmix"),
+             policy="augmix"),
     Pipeline("specaugment", "spectrogram", "SpecAugment LD, 128 mel x 1000 frames", _specaugment),
     Pipeline("mixup", "mixing", "Mixup/CutMix per sample (timm elem)", _mixup),
 )}
 GROUPS = {"imagenet": ("imagenet-trivial", "imagenet-rand"), "all": tuple(PIPELINES)}
-CHOICES = ("simclr", "byol", "moco", "imagenet", "imagenet-trivial", "imagenet-rand", "specaugment", "mixup", "all")
+CHOICES = ("simclr", "byol", "moco", "imagenet", "imagenet-trivial", "imagenet-rand", "imagenet-augmix", "specaugment",
+           "mixup", "all")
 
 
 def select(spec: str):

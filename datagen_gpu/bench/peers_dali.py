@@ -137,6 +137,8 @@ def build_dali(pipeline, inputs, settings):
         why = {"spectrogram": "no per-sample mean fill (fn.erase fills constants)",
                "mixing": "no Mixup / CutMix operator"}
         raise cannot("dali", pipeline, why.get(pipeline.kind, ""))
+    if pipeline.kind == "policy" and pipeline.policy not in ("trivial", "rand"):
+        raise cannot("dali", pipeline, "no AugMix in nvidia.dali.auto_aug")
     device = torch.device(settings.device)
     dev = "gpu" if device.type == "cuda" else "cpu"
     device_id = (device.index or torch.cuda.current_device()) if dev == "gpu" else None

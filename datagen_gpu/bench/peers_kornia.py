@@ -48,6 +48,9 @@ def build_kornia(pipeline, inputs, settings):
         raise cannot("kornia", pipeline, "no file loader (kornia augments decoded tensors)")
     device, x = settings.device, inputs.tensor
     if pipeline.kind == "policy":
+        if pipeline.policy not in ("trivial", "rand"):
+            raise cannot("kornia", pipeline, "no AugMix policy (kornia.augmentation.auto: RandAugment, "
+                         "TrivialAugment, AutoAugment)")
         module = policy_module(pipeline.policy, settings.size).to(device)
         return Built(lambda: module(x.float().div_(255)), device,
                      "batched; one policy op per call for the whole batch; no antialiasing")

@@ -34,10 +34,11 @@ def view_transform(spec: ViewSpec, size: int, from_pil: bool = False):
 
 
 def policy_transform(policy: str, size: int, from_pil: bool = False):
-    """RandomResizedCrop, flip, TrivialAugmentWide / RandAugment(2, 9), normalize, RandomErasing(0.25)."""
+    """RandomResizedCrop, flip, TrivialAugmentWide / RandAugment(2, 9) / AugMix, normalize, RandomErasing(0.25)."""
     from torchvision.transforms import v2
 
-    augment = v2.TrivialAugmentWide() if policy == "trivial" else v2.RandAugment(num_ops=2, magnitude=9)
+    augment = {"trivial": v2.TrivialAugmentWide, "rand": lambda: v2.RandAugment(num_ops=2, magnitude=9),
+               "augmix": v2.AugMix}[policy]()
     return v2.Compose(([v2.ToImage()] if from_pil else []) + [
         v2.RandomResizedCrop(size, antialias=True), v2.RandomHorizontalFlip(p=0.5), augment,
         v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
