@@ -80,8 +80,8 @@ def build_parser():
                            description="Time training pipelines with datagen_gpu and every installed library "
                                        "that can express them (same inputs, one process, interleaved rounds).")
     bench.add_argument("--pipeline", default="all",
-                       help="simclr, byol, moco, imagenet (imagenet-trivial + imagenet-rand), specaugment, "
-                            "mixup or all; comma-separated for several (default: all)")
+                       help="simclr, byol, moco, imagenet (imagenet-trivial + imagenet-rand), imagenet-augmix, "
+                            "specaugment, mixup or all; comma-separated for several (default: all)")
     _device_arg(bench)
     bench.add_argument("--batch", type=_positive(), default=64, help="batch size (default: 64)")
     bench.add_argument("--size", type=_positive(), default=224,

@@ -9,9 +9,10 @@ the policy) from which every peer (``peers*.py``) builds its own version:
 - ``byol``: BYOL's asymmetric pair (Grill et al. 2020: blur p=1.0 / 0.1,
   solarize p=0 / 0.2, saturation 0.2);
 - ``moco``: two MoCo v2 views (crop scale (0.2, 1));
-- ``imagenet-trivial`` / ``imagenet-rand``: one ImageNet training view with
-  TrivialAugmentWide or RandAugment (m9, mstd 0.5) and RandomErasing p=0.25
-  (``presets.imagenet_train``; skipped when this build has no such preset);
+- ``imagenet-trivial`` / ``imagenet-rand`` / ``imagenet-augmix``: one ImageNet
+  training view with TrivialAugmentWide, RandAugment (m9, mstd 0.5) or AugMix
+  (severity 3, width 3) and RandomErasing p=0.25 (``presets.imagenet_train``;
+  skipped when this build has no such preset);
 - ``specaugment``: SpecAugment's LD policy (Park et al. 2019) on log-mel
   spectrograms, masks filled with each sample's mean;
 - ``mixup``: timm's Mixup/CutMix recipe (mixup 0.8, cutmix 1.0, switch 0.5,
