@@ -60,7 +60,9 @@ MOCO = ViewSpec(scale=(0.2, 1.0))
 
 # policy name -> (datagen_gpu preset policy, timm auto_augment string)
 POLICIES = {"trivial": ("trivial", "rand-n1-m10-mstd101-p1.0-inc1"),
-            "rand": ("rand-m9-mstd0.5", "rand-m9-mstd0.5-inc1"),
+            # mmax9: timm's level is clipped to [0, 9], not [0, 10]; at 10 its PosterizeIncreasing
+            # keeps 0 bits, which Pillow >= 13 rejects (the timm peer failed mid-run)
+            "rand": ("rand-m9-mstd0.5", "rand-m9-mstd0.5-inc1-mmax9"),
             "augmix": ("augmix", "augmix-m3-w3")}
 RE_PROB = 0.25
 MIXUP = dict(mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5, mode="elem", label_smoothing=0.1,

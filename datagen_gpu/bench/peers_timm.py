@@ -39,7 +39,8 @@ def build_timm(pipeline, inputs, settings):
         return Built(lambda: mixer(x, y), settings.device, "elem mode: a Python loop over samples, in place")
     if pipeline.kind != "policy":
         raise cannot("timm", pipeline, "its transforms factory builds ImageNet-style pipelines only")
-    note = "" if pipeline.policy != "trivial" else "no TrivialAugment in timm: RandAugment n=1, uniform magnitude"
+    note = {"trivial": "no TrivialAugment in timm: RandAugment n=1, uniform magnitude",
+            "rand": "magnitude clipped at 9 (mmax9): Pillow 13 rejects timm's 0-bit posterize"}.get(pipeline.policy, "")
     workers = settings.threads
     if inputs.folder:
         stream = folder_stream(inputs.folder, policy_transform(pipeline.policy, settings.size), settings.batch,
