@@ -169,6 +169,9 @@ def test_timm_rand_augment_config_and_draws():
     level = p["value"][rot].abs() / 3.0  # rotate = level / 10 * 30
     assert abs(level.mean().item() - 9.0) < 0.02 and abs(level.std().item() - 0.5) < 0.05
     assert T.TimmRandAugment.from_config("rand-m7-n3-mstd101").magnitude_std == math.inf
+    t = T.TimmRandAugment.from_config("rand-n1-m10-mstd101-p1.0-inc1-mmax9")
+    assert (t.num_ops, t.magnitude, t.prob, t.magnitude_max, t.increasing) == (1, 10.0, 1.0, 9.0, True)
+    assert bool(_params(t)["apply"].all())  # p1.0: every op applies
     with pytest.raises(ValueError, match="config_str"):
         T.TimmRandAugment.from_config("rand-m9-w0")
     with pytest.raises(ValueError, match="config_str"):

@@ -344,19 +344,20 @@ class TimmRandAugment(_SlotPolicy):
     @classmethod
     def from_config(cls, config_str: str, **kwargs):
         """timm's config string: ``rand`` then ``-m<int>``, ``-n<int>``, ``-mstd<float>``,
-        ``-mmax<int>``, ``-inc<0|1>`` (``-w`` op weights are not supported)."""
+        ``-mmax<int>``, ``-inc<0|1>``, ``-p<float>`` (each op's probability) (``-w`` / ``-t``,
+        op weights and op lists, are not supported)."""
         parts = str(config_str).split("-")
         if parts[0] != "rand":
             raise ValueError(f"config_str: expected timm's 'rand-...' RandAugment string, got {config_str!r}")
         args = {}
         for part in parts[1:]:
-            m = re.fullmatch(r"(mstd|mmax|inc|m|n)(\d.*)", part)
+            m = re.fullmatch(r"(mstd|mmax|inc|m|n|p)(\d.*)", part)
             if not m:
                 raise ValueError(f"config_str: unknown or unsupported section {part!r} in {config_str!r}")
             key, val = m.groups()
             args[{"m": "magnitude", "n": "num_ops", "mstd": "magnitude_std", "mmax": "magnitude_max",
-                  "inc": "increasing"}[key]] = (int(val) if key in ("n", "m", "mmax") else
-                                                 bool(int(val)) if key == "inc" else float(val))
+                  "inc": "increasing", "p": "prob"}[key]] = (int(val) if key in ("n", "m", "mmax") else
+                                                             bool(int(val)) if key == "inc" else float(val))
         return cls(**{**args, **kwargs})
 
     def make_params(self, x, sample_ids):
