@@ -3,6 +3,7 @@ import torch
 
 from .._checks import (IMAGE_DTYPES, as_param, check_images, check_range, host_checks,
                        is_channels_last, resolve_out_dtype)
+from ._buffers import batch_buffer
 
 
 def hflip(images: torch.Tensor, apply=None, *, out_dtype=None) -> torch.Tensor:
@@ -81,7 +82,7 @@ def _pack_images(images):
         src = torch.empty(0, dtype=first.dtype, device=first.device).set_(first.untyped_storage())
         rows = [(img.storage_offset(),) + r[1:] for img, r in zip(images, rows)]
     elif first.device.type == "cpu":  # the packed copy in a cached buffer (no fresh pages)
-        src = torch.cat(pieces, out=torch.ops.datagen_gpu._cpu_cached_empty(offset, first.dtype))
+        src = torch.cat(pieces, out=batch_buffer((offset,), first.dtype, first.device))
     else:
         src = torch.cat(pieces)
     meta = torch.tensor(rows, dtype=torch.int64)

@@ -2,6 +2,7 @@
 import torch
 
 from .. import functional as F
+from ..functional._buffers import batch_buffer
 from ..params import policy as P
 from ..params.mixing import BETA_DRAWS, GAMMA_DRAWS, beta_symmetric
 from .autoaugment import _SlotPolicy
@@ -13,10 +14,7 @@ def _repeat_blocks(x, k):
     """(k * B, C, H, W) NCHW: k copies of the batch one after the other (on the CPU in a
     cached buffer: no fresh pages to fault in every call)."""
     shape = (k, *x.shape)
-    if x.device.type == "cpu":
-        out = torch.ops.datagen_gpu._cpu_cached_empty(k * x.numel(), x.dtype).view(shape)
-    else:
-        out = torch.empty(shape, dtype=x.dtype, device=x.device)
+    out = batch_buffer(shape, x.dtype, x.device)
     out.copy_(x.unsqueeze(0).expand(shape))
     return out.view(k * x.shape[0], *x.shape[1:])
 
