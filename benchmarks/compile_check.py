@@ -319,7 +319,8 @@ def cases(quick: bool = False) -> List[Case]:
                 lambda shape=shape, cl=cl, i=i, o=o: _erase_ops(_meta(shape, i, cl), o))
     for key in (0x12345670, 0xDEADBEEF, 0x9E3779B0, 1):
         add(f"erase key={key:#x}", lambda key=key: _erase_ops(_meta((512, 3, 224, 224), F32), F32, key))
-    # random_bits: keys below and above 2^31 (i32 / i64), divisible by 16, and 1 (and one draw)
+    # random_bits: keys below and above 2^31 (i32 / i64), divisible by 16 and 1 (one variant each
+    # type: the key is not value-specialized), and one draw
     for B, key, n in ((512, 0x12345678, 7), (512, 0xDEADBEEF, 8), (1, 0x7FFFFFF0, 16), (512, 0x9E3779B0, 3),
                       (512, 1, 1)):
         add(f"random_bits B={B} key={key:#x} n={n}", lambda B=B, key=key, n=n:

@@ -45,7 +45,9 @@ def _normal(s, d):
     return tl.sqrt(-2.0 * tl.log(u1)) * tl.cos(6.283185307179586 * u2)
 
 
-@triton.jit
+# key: a hash, so specializing on its value (== 1, divisible by 16) would only compile
+# extra variants for arbitrary keys
+@triton.jit(do_not_specialize=["key"])
 def _erase_kernel(src, dst, boxes, value, random, ids, key, C, H, W, NB, n,
                   s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
                   INPLACE: tl.constexpr, BLOCK_W: tl.constexpr):

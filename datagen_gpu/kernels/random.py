@@ -20,7 +20,9 @@ def _hash32(x):
     return x
 
 
-@triton.jit
+# key: a hash, so specializing on its value (== 1, divisible by 16) would only compile
+# extra variants for arbitrary keys
+@triton.jit(do_not_specialize=["key"])
 def _random_bits_kernel(ids, out, key, total, n_draws, BLOCK: tl.constexpr):
     """out[i, d] = hash32(hash32(hash32(lo(id[i]) ^ key) ^ hi(id[i])) ^ hash32(d ^ golden)),
     uint32 arithmetic (wraps mod 2^32); one element per lane, 64-bit offsets."""
@@ -31,7 +33,7 @@ def _random_bits_kernel(ids, out, key, total, n_draws, BLOCK: tl.constexpr):
     v = tl.load(ids + i, mask=mask, other=0)
     lo = (v & 0xFFFFFFFF).to(tl.uint32)
     hi = ((v >> 32) & 0xFFFFFFFF).to(tl.uint32)
-    h = _hash32(_hash32(lo ^ tl.cast(key, tl.uint32)) ^ hi)  # tl.cast: key == 1 is a constexpr
+    h = _hash32(_hash32(lo ^ tl.cast(key, tl.uint32)) ^ hi)
     g = _hash32(d.to(tl.uint32) ^ 0x9E3779B9)
     tl.store(out + offs, _hash32(h ^ g).to(tl.int64), mask=mask)
 
